@@ -1,0 +1,16 @@
+//! The runtime that macro expansions call. Not a public API: it changes without notice, and
+//! only generated code should name it.
+
+pub use crate::key::{KeyBuf, KeyPart};
+pub use crate::runtime::{Cacheable, Shape, Site, cached, invalidate, refresh};
+pub use std::marker::PhantomData;
+pub use std::option::Option::{self, None, Some};
+pub use std::result::Result::{self, Err, Ok};
+pub use std::string::String;
+pub use std::time::Duration;
+
+/// Fails to compile, spanned at the user's type, unless `T` can be part of a key.
+pub const fn assert_key_part<T: KeyPart + ?Sized>(_: &T) {}
+
+/// Fails to compile, spanned at the return type, unless `T` can be cached.
+pub const fn assert_cacheable<T: Cacheable>() {}

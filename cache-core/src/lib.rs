@@ -1,0 +1,57 @@
+//! Attribute-macro caching for async Rust.
+//!
+//! Put `#[cached]` on an async function and its results are kept in a [`CacheBackend`]: the
+//! embedded [`MemoryBackend`] by default, Redis through `cache-redis`, or your own.
+//!
+//! ```
+//! use cache_core::{CacheBackend, MemoryBackend, CacheBackendExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> cache_core::Result<()> {
+//! let cache = MemoryBackend::new();
+//! cache.set_value("greeting", &"hello", None).await?;
+//! let greeting: Option<String> = cache.get_value("greeting").await?;
+//! assert_eq!(greeting.as_deref(), Some("hello"));
+//! # Ok(()) }
+//! ```
+//!
+//! # Crate layout
+//!
+//! - [`CacheBackend`]: the trait every store implements; [`CacheBackendExt`] adds typed
+//!   `get_value` / `set_value` over JSON.
+//! - [`MemoryBackend`]: sharded, bounded, per-entry TTL; keeps decoded values for hits.
+//! - [`key`]: the key format (a public contract) and [`KeyPart`] for types used in keys.
+//! - [`set_global_backend`], [`register_backend`], [`with_backend`]: which backend serves.
+//! - [`stats`]: per-function hit / miss / error / latency counters.
+//! - [`layer::Prefix`]: a namespace prefix in front of any backend.
+#![doc(test(attr(deny(warnings))))]
+
+mod backend;
+pub mod codec;
+mod error;
+pub mod key;
+pub mod layer;
+mod memory;
+mod registry;
+mod runtime;
+mod settings;
+mod singleflight;
+pub mod stats;
+mod typed;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use async_trait::async_trait;
+pub use backend::{CacheBackend, KeyTtl, SharedValue, check_ttl};
+pub use bytes::Bytes;
+pub use error::{Error, ErrorKind, Result};
+pub use key::{KeyBuf, KeyPart};
+pub use memory::{MemoryBackend, MemoryBackendBuilder};
+pub use registry::{
+    DynBackend, backend, register_backend, set_global_backend, with_backend, with_named_backend,
+};
+pub use settings::{DISABLE_ENV, default_timeout, is_enabled, set_default_timeout, set_enabled};
+pub use typed::CacheBackendExt;
+
+#[cfg(feature = "macros")]
+pub use cache_macros::cached;

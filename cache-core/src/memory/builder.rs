@@ -1,0 +1,78 @@
+//! [`MemoryBackendBuilder`].
+
+use quick_cache::OptionsBuilder;
+use quick_cache::sync::{Cache, DefaultLifecycle};
+
+use super::{EntryWeighter, MemoryBackend};
+
+const DEFAULT_MAX_ENTRIES: u64 = 100_000;
+/// Assumed average entry size when only a byte bound is given, to size the table.
+const ASSUMED_ENTRY_BYTES: u64 = 256;
+
+/// Configures a [`MemoryBackend`]: its bound and eviction sizing.
+///
+/// ```
+/// use cache_core::MemoryBackend;
+///
+/// let by_count = MemoryBackend::builder().max_entries(10_000).build();
+/// let by_size = MemoryBackend::builder().max_bytes(64 * 1024 * 1024).build();
+/// # let _ = (by_count, by_size);
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct MemoryBackendBuilder {
+    max_entries: Option<u64>,
+    max_bytes: Option<u64>,
+}
+
+impl MemoryBackendBuilder {
+    /// Bounds the number of entries (default 100 000). Ignored when
+    /// [`max_bytes`](Self::max_bytes) is set, except to size the table.
+    pub fn max_entries(mut self, max_entries: u64) -> Self {
+        self.max_entries = Some(max_entries.max(1));
+        self
+    }
+
+    /// Bounds the total size of keys and values (plus a small per-entry overhead) instead of
+    /// the number of entries.
+    pub fn max_bytes(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = Some(max_bytes.max(1));
+        self
+    }
+
+    /// Builds the backend.
+    pub fn build(self) -> MemoryBackend {
+        let (capacity, items, by_bytes) = match self.max_bytes {
+            Some(bytes) => (
+                bytes,
+                self.max_entries.unwrap_or((bytes / ASSUMED_ENTRY_BYTES).max(1)),
+                true,
+            ),
+            None => {
+                let entries = self.max_entries.unwrap_or(DEFAULT_MAX_ENTRIES);
+                (entries, entries, false)
+            }
+        };
+        let items = usize::try_from(items).unwrap_or(usize::MAX);
+        let mut options = OptionsBuilder::new();
+        options.estimated_items_capacity(items).weight_capacity(capacity);
+        let store = match options.build() {
+            Ok(options) => Cache::with_options(
+                options,
+                EntryWeighter { by_bytes },
+                foldhash::fast::RandomState::default(),
+                DefaultLifecycle::default(),
+            ),
+            // The options above are always valid; should that ever change, fall back to a
+            // plain bounded cache rather than panic.
+            Err(_) => Cache::with(
+                items,
+                capacity,
+                EntryWeighter { by_bytes },
+                foldhash::fast::RandomState::default(),
+                DefaultLifecycle::default(),
+            ),
+        };
+        MemoryBackend::from_store(store, items.saturating_mul(2))
+    }
+}

@@ -1,0 +1,396 @@
+//! [`MemoryBackend`]: the embedded default, no server needed.
+
+mod builder;
+mod expiry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use quick_cache::sync::{Cache, DefaultLifecycle, EntryAction, EntryResult};
+use tokio::time::Instant;
+
+pub use builder::MemoryBackendBuilder;
+
+use crate::backend::{SharedValue, check_ttl};
+use crate::key::glob_match;
+use crate::{CacheBackend, Error, ErrorKind, KeyTtl, Result};
+use expiry::ExpiryQueue;
+
+/// One stored value: the bytes every reader can see, the decoded value the macro runtime
+/// stored beside them (if any), and when it expires.
+struct Entry {
+    bytes: Bytes,
+    shared: Option<SharedValue>,
+    expires_at: Option<Instant>,
+}
+
+impl Entry {
+    fn new(bytes: Bytes, shared: Option<SharedValue>, ttl: Option<Duration>) -> Arc<Self> {
+        Arc::new(Self {
+            bytes,
+            shared,
+            expires_at: ttl.map(|ttl| Instant::now() + ttl),
+        })
+    }
+
+    fn is_live(&self, now: Instant) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+/// Weighs an entry as 1 (an entry bound) or as its approximate size in bytes (a byte bound).
+#[derive(Clone)]
+struct EntryWeighter {
+    by_bytes: bool,
+}
+
+/// Rough per-entry bookkeeping cost, so that a byte bound also bounds many tiny entries.
+const ENTRY_OVERHEAD: u64 = 64;
+
+impl quick_cache::Weighter<String, Arc<Entry>> for EntryWeighter {
+    fn weight(&self, key: &String, entry: &Arc<Entry>) -> u64 {
+        if self.by_bytes {
+            (key.len() + entry.bytes.len()) as u64 + ENTRY_OVERHEAD
+        } else {
+            1
+        }
+    }
+}
+
+type Store =
+    Cache<String, Arc<Entry>, EntryWeighter, foldhash::fast::RandomState, DefaultLifecycle<String, Arc<Entry>>>;
+
+/// The in-memory backend: sharded, bounded, with per-entry TTL.
+///
+/// - **No global lock.** Entries live in a sharded [`quick_cache`] map; a read takes one
+///   shard's read lock, a write one shard's write lock.
+/// - **Bounded.** At most [`max_entries`](MemoryBackendBuilder::max_entries) entries (default
+///   100 000), or [`max_bytes`](MemoryBackendBuilder::max_bytes) of keys and values. Past the
+///   bound, quick_cache's S3-FIFO-style policy evicts cold entries first.
+/// - **Expiry.** Each entry has its own TTL, measured on tokio's clock (so tests can use paused
+///   time). An expired entry is never returned; it is reclaimed by later writes, which each
+///   remove a few due entries from a time-ordered queue (no full scan), or at once by
+///   [`purge_expired`](Self::purge_expired).
+/// - **Atomic.** `increment`, `set_if_absent` and `expire` are read-modify-write operations
+///   under the key's shard lock.
+/// - **Typed fast path.** Values stored by the macro runtime keep their decoded form beside
+///   their JSON bytes, so an in-process hit is a clone of an `Arc`, never a decode.
+///
+/// Cloning a `MemoryBackend` gives another handle to the same store.
+///
+/// ```
+/// use cache_core::{Bytes, CacheBackend, MemoryBackend};
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> cache_core::Result<()> {
+/// let cache = MemoryBackend::builder().max_entries(1_000).build();
+/// cache.set("greeting", Bytes::from_static(b"hello"), Some(Duration::from_secs(60))).await?;
+/// assert_eq!(cache.get("greeting").await?.as_deref(), Some(&b"hello"[..]));
+/// assert_eq!(cache.increment("visits", 1).await?, 1);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct MemoryBackend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    expiry: ExpiryQueue,
+}
+
+impl MemoryBackend {
+    /// A backend with the default bound (100 000 entries).
+    #[must_use]
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// Configures a backend.
+    #[must_use]
+    pub fn builder() -> MemoryBackendBuilder {
+        MemoryBackendBuilder::default()
+    }
+
+    fn from_store(store: Store, expiry_queue_limit: usize) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                expiry: ExpiryQueue::new(expiry_queue_limit),
+            }),
+        }
+    }
+
+    /// How many entries are stored, expired ones not yet reclaimed included.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.inner.store.len()
+    }
+
+    /// Whether nothing is stored.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.inner.store.is_empty()
+    }
+
+    /// Reclaims every expired entry now. Returns how many were removed.
+    ///
+    /// Writes already reclaim a few expired entries each; call this to bound memory in a
+    /// process that stops writing, or before reading [`len`](Self::len).
+    pub fn purge_expired(&self) -> usize {
+        self.inner.reap(usize::MAX)
+    }
+
+    fn live(&self, key: &str) -> Option<Arc<Entry>> {
+        let entry = self.inner.store.get(key)?;
+        if entry.expires_at.is_some_and(|at| at <= Instant::now()) {
+            return None;
+        }
+        Some(entry)
+    }
+
+    fn insert(&self, key: &str, entry: Arc<Entry>) {
+        if let Some(at) = entry.expires_at {
+            self.inner.expiry.push(at, key, &self.inner.store);
+        }
+        self.inner.store.insert(key.to_owned(), entry);
+        self.inner.reap(REAP_PER_WRITE);
+    }
+
+    /// Runs `update` on the live entry under `key` (or `None`) atomically, storing what it
+    /// returns. The shard's write lock is held only for `update` itself.
+    fn update<T>(
+        &self,
+        key: &str,
+        update: impl FnOnce(Option<&Entry>) -> Result<(Option<Arc<Entry>>, T)>,
+    ) -> Result<T> {
+        let now = Instant::now();
+        let mut outcome = None;
+        let mut update = Some(update);
+        let mut run = |current: Option<&Entry>| -> Option<Arc<Entry>> {
+            let update = update.take()?;
+            match update(current) {
+                Ok((next, value)) => {
+                    outcome = Some(Ok(value));
+                    next
+                }
+                Err(error) => {
+                    outcome = Some(Err(error));
+                    None
+                }
+            }
+        };
+        let result = self.inner.store.entry(key, None, |_, slot| {
+            if slot.is_live(now) {
+                if let Some(next) = run(Some(slot)) {
+                    *slot = next;
+                }
+                EntryAction::Retain(())
+            } else {
+                EntryAction::ReplaceWithGuard
+            }
+        });
+        match result {
+            EntryResult::Retained(()) | EntryResult::Removed(..) | EntryResult::Timeout => {}
+            EntryResult::Vacant(guard) | EntryResult::Replaced(guard, _) => {
+                if let Some(next) = run(None) {
+                    if let Some(at) = next.expires_at {
+                        self.inner.expiry.push(at, key, &self.inner.store);
+                    }
+                    let _ = guard.insert(next);
+                }
+            }
+        }
+        self.inner.reap(REAP_PER_WRITE);
+        outcome.unwrap_or_else(|| Err(Error::new(ErrorKind::Backend, "entry update did not run")))
+    }
+}
+
+/// How many due entries each write reclaims; small, so a write's cost stays flat.
+const REAP_PER_WRITE: usize = 8;
+
+impl Inner {
+    fn reap(&self, max: usize) -> usize {
+        self.expiry.reap(Instant::now(), max, |key, at| {
+            self.store
+                .remove_if(key, |entry| entry.expires_at == Some(at))
+                .is_some()
+        })
+    }
+}
+
+impl Default for MemoryBackend {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for MemoryBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryBackend")
+            .field("len", &self.len())
+            .field("capacity", &self.inner.store.capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+fn parse_integer(bytes: &[u8]) -> Result<i64> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| Error::new(ErrorKind::NotAnInteger, "the stored value is not a 64-bit integer"))
+}
+
+#[async_trait]
+impl CacheBackend for MemoryBackend {
+    async fn get(&self, key: &str) -> Result<Option<Bytes>> {
+        Ok(self.live(key).map(|entry| entry.bytes.clone()))
+    }
+
+    async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<()> {
+        check_ttl(ttl)?;
+        self.insert(key, Entry::new(value, None, ttl));
+        Ok(())
+    }
+
+    async fn set_if_absent(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<bool> {
+        check_ttl(ttl)?;
+        self.update(key, |current| match current {
+            Some(_) => Ok((None, false)),
+            None => Ok((Some(Entry::new(value, None, ttl)), true)),
+        })
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool> {
+        let now = Instant::now();
+        Ok(self
+            .inner
+            .store
+            .remove(key)
+            .is_some_and(|(_, entry)| entry.is_live(now)))
+    }
+
+    async fn delete_many(&self, keys: &[&str]) -> Result<u64> {
+        let now = Instant::now();
+        Ok(keys
+            .iter()
+            .filter(|key| {
+                self.inner
+                    .store
+                    .remove(**key)
+                    .is_some_and(|(_, entry)| entry.is_live(now))
+            })
+            .count() as u64)
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool> {
+        Ok(self.live(key).is_some())
+    }
+
+    async fn ttl(&self, key: &str) -> Result<KeyTtl> {
+        let now = Instant::now();
+        Ok(match self.live(key) {
+            None => KeyTtl::Missing,
+            Some(entry) => match entry.expires_at {
+                None => KeyTtl::Persistent,
+                Some(at) => KeyTtl::ExpiresIn(at.saturating_duration_since(now)),
+            },
+        })
+    }
+
+    async fn expire(&self, key: &str, ttl: Duration) -> Result<bool> {
+        check_ttl(Some(ttl))?;
+        let at = Instant::now() + ttl;
+        let changed = self.update(key, |current| match current {
+            None => Ok((None, false)),
+            Some(entry) => Ok((
+                Some(Arc::new(Entry {
+                    bytes: entry.bytes.clone(),
+                    shared: entry.shared.clone(),
+                    expires_at: Some(at),
+                })),
+                true,
+            )),
+        })?;
+        if changed {
+            self.inner.expiry.push(at, key, &self.inner.store);
+        }
+        Ok(changed)
+    }
+
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
+        self.update(key, |current| {
+            let (old, expires_at) = match current {
+                Some(entry) => (parse_integer(&entry.bytes)?, entry.expires_at),
+                None => (0, None),
+            };
+            let new = old.checked_add(delta).ok_or_else(|| {
+                Error::new(ErrorKind::NotAnInteger, "increment would overflow a 64-bit integer")
+            })?;
+            let entry = Arc::new(Entry {
+                bytes: Bytes::from(new.to_string()),
+                shared: None,
+                expires_at,
+            });
+            Ok((Some(entry), new))
+        })
+    }
+
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        Ok(keys
+            .iter()
+            .map(|key| self.live(key).map(|entry| entry.bytes.clone()))
+            .collect())
+    }
+
+    async fn set_many(&self, entries: &[(&str, Bytes)], ttl: Option<Duration>) -> Result<()> {
+        check_ttl(ttl)?;
+        for (key, value) in entries {
+            self.insert(key, Entry::new(value.clone(), None, ttl));
+        }
+        Ok(())
+    }
+
+    async fn delete_pattern(&self, pattern: &str) -> Result<u64> {
+        let matching: Vec<String> = self
+            .inner
+            .store
+            .iter()
+            .filter(|(key, _)| glob_match(pattern, key))
+            .map(|(key, _)| key)
+            .collect();
+        let keys: Vec<&str> = matching.iter().map(String::as_str).collect();
+        self.delete_many(&keys).await
+    }
+
+    async fn clear(&self) -> Result<()> {
+        self.inner.store.clear();
+        self.inner.expiry.clear();
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn get_shared(&self, key: &str) -> Option<SharedValue> {
+        self.live(key)?.shared.clone()
+    }
+
+    async fn set_shared(
+        &self,
+        key: &str,
+        value: SharedValue,
+        encoded: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        check_ttl(ttl)?;
+        self.insert(key, Entry::new(encoded, Some(value), ttl));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

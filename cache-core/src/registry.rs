@@ -1,0 +1,154 @@
+//! Which backend a cached function uses: the process-wide default, named backends, and
+//! task-scoped overrides for tests.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, LazyLock};
+
+use arc_swap::ArcSwap;
+
+use crate::{CacheBackend, MemoryBackend};
+
+/// A backend as the registry holds it.
+pub type DynBackend = Arc<dyn CacheBackend>;
+
+struct Backends {
+    default: DynBackend,
+    named: HashMap<String, DynBackend>,
+}
+
+static GLOBAL: LazyLock<ArcSwap<Backends>> = LazyLock::new(|| {
+    ArcSwap::from_pointee(Backends {
+        default: Arc::new(MemoryBackend::new()),
+        named: HashMap::new(),
+    })
+});
+
+/// Overrides in force for the current task, innermost first in resolution.
+#[derive(Clone, Default)]
+struct Scope {
+    default: Option<DynBackend>,
+    named: HashMap<String, DynBackend>,
+}
+
+tokio::task_local! {
+    static SCOPE: Scope;
+}
+
+/// Installs `backend` as the process-wide default, used by every cached function that names
+/// no backend. Until this is called, a [`MemoryBackend`] with default settings serves.
+///
+/// Call it at start-up, before the first cached call; calls already running keep the backend
+/// they started with.
+///
+/// ```
+/// use cache_core::{set_global_backend, MemoryBackend};
+///
+/// set_global_backend(MemoryBackend::builder().max_entries(50_000).build());
+/// ```
+pub fn set_global_backend(backend: impl CacheBackend) {
+    let backend: DynBackend = Arc::new(backend);
+    GLOBAL.rcu(|current| Backends {
+        default: backend.clone(),
+        named: current.named.clone(),
+    });
+}
+
+/// Registers `backend` under `name`, for functions that select it with
+/// `#[cached(backend = "name")]`. Replaces any backend already registered under that name.
+///
+/// A name that was never registered resolves to the default backend, with a warning in the
+/// log, so a typo degrades to the default store rather than failing the call.
+///
+/// ```
+/// use cache_core::{register_backend, MemoryBackend};
+///
+/// register_backend("sessions", MemoryBackend::builder().max_entries(1_000).build());
+/// ```
+pub fn register_backend(name: &str, backend: impl CacheBackend) {
+    let backend: DynBackend = Arc::new(backend);
+    GLOBAL.rcu(|current| {
+        let mut named = current.named.clone();
+        named.insert(name.to_owned(), backend.clone());
+        Backends {
+            default: current.default.clone(),
+            named,
+        }
+    });
+}
+
+/// The backend a function naming `name` (or none) would use right now, in this task.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> cache_core::Result<()> {
+/// use cache_core::CacheBackend;
+/// cache_core::backend(None).ping().await?;
+/// # Ok(()) }
+/// ```
+#[must_use]
+pub fn backend(name: Option<&str>) -> DynBackend {
+    with_resolved(name, Arc::clone)
+}
+
+/// Resolves the backend for `name` and hands it to `f`; the global path does not clone the
+/// `Arc`, so the macro's hit path pays no reference-count traffic for it.
+pub(crate) fn with_resolved<R>(name: Option<&str>, f: impl FnOnce(&DynBackend) -> R) -> R {
+    let scoped = SCOPE.try_with(|scope| {
+        name.and_then(|name| scope.named.get(name))
+            .or(scope.default.as_ref())
+            .cloned()
+    });
+    if let Ok(Some(backend)) = scoped {
+        return f(&backend);
+    }
+    let global = GLOBAL.load();
+    let backend = match name {
+        None => &global.default,
+        Some(name) => global.named.get(name).unwrap_or_else(|| {
+            tracing::warn!(backend = name, "no backend registered under this name; using the default");
+            &global.default
+        }),
+    };
+    f(backend)
+}
+
+/// Runs `future` with `backend` serving every cached call made in it, named or not, instead of
+/// the global ones. The override follows the task across `.await` and never leaks into other
+/// tasks, so parallel tests each see their own backend.
+///
+/// Tasks spawned inside `future` do not inherit the override: wrap their futures too.
+///
+/// ```
+/// use cache_core::{with_backend, MemoryBackend, CacheBackend, Bytes};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> cache_core::Result<()> {
+/// let isolated = MemoryBackend::new();
+/// with_backend(isolated.clone(), async {
+///     cache_core::backend(None).set("k", Bytes::from_static(b"v"), None).await
+/// })
+/// .await?;
+/// assert!(isolated.exists("k").await?);
+/// # Ok(()) }
+/// ```
+pub async fn with_backend<F: Future>(backend: impl CacheBackend, future: F) -> F::Output {
+    let mut scope = current_scope();
+    scope.default = Some(Arc::new(backend));
+    scope.named.clear();
+    SCOPE.scope(scope, future).await
+}
+
+/// Runs `future` with `backend` serving the functions that select `name`; everything else
+/// resolves as it did outside. See [`with_backend`].
+pub async fn with_named_backend<F: Future>(
+    name: &str,
+    backend: impl CacheBackend,
+    future: F,
+) -> F::Output {
+    let mut scope = current_scope();
+    scope.named.insert(name.to_owned(), Arc::new(backend));
+    SCOPE.scope(scope, future).await
+}
+
+fn current_scope() -> Scope {
+    SCOPE.try_with(Scope::clone).unwrap_or_default()
+}

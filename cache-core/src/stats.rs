@@ -1,0 +1,171 @@
+//! Per-function counters: hits, misses, errors and backend latency, readable in-process.
+//!
+//! Every `#[cached]` function counts under its name (`module::path::function`). Counters are
+//! striped across cache lines, so counting a hit costs one uncontended atomic add even when
+//! many threads hit the same function.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! for (name, stats) in cache_core::stats::all() {
+//!     println!("{name}: {} hits, {} misses, hit ratio {:.2}", stats.hits, stats.misses, stats.hit_ratio());
+//! }
+//! # }
+//! ```
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{LazyLock, Mutex, PoisonError};
+use std::time::Duration;
+
+const STRIPES: usize = 8;
+
+#[repr(align(64))]
+#[derive(Default)]
+struct Padded(AtomicU64);
+
+/// A counter that threads add to without sharing a cache line.
+#[derive(Default)]
+struct Striped([Padded; STRIPES]);
+
+thread_local! {
+    static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+fn stripe() -> usize {
+    STRIPE.with(|stripe| {
+        let mut index = stripe.get();
+        if index == usize::MAX {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            index = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+            stripe.set(index);
+        }
+        index
+    })
+}
+
+impl Striped {
+    fn add(&self, n: u64) {
+        self.0[stripe()].0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn sum(&self) -> u64 {
+        self.0.iter().map(|cell| cell.0.load(Ordering::Relaxed)).sum()
+    }
+}
+
+/// The live counters of one name. Obtained with [`handle`]; read with [`snapshot`].
+#[derive(Default)]
+pub struct Counters {
+    hits: Striped,
+    misses: Striped,
+    errors: Striped,
+    backend_calls: Striped,
+    backend_nanos: Striped,
+}
+
+impl Counters {
+    /// Counts a hit.
+    pub fn hit(&self) {
+        self.hits.add(1);
+    }
+
+    /// Counts a miss (the function body ran).
+    pub fn miss(&self) {
+        self.misses.add(1);
+    }
+
+    /// Counts a failed backend call or an undecodable value.
+    pub fn error(&self) {
+        self.errors.add(1);
+    }
+
+    /// Records how long one backend call took.
+    pub fn backend_call(&self, elapsed: Duration) {
+        self.backend_calls.add(1);
+        self.backend_nanos
+            .add(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX));
+    }
+
+    fn snapshot(&self) -> Stats {
+        Stats {
+            hits: self.hits.sum(),
+            misses: self.misses.sum(),
+            errors: self.errors.sum(),
+            backend_calls: self.backend_calls.sum(),
+            backend_time: Duration::from_nanos(self.backend_nanos.sum()),
+        }
+    }
+}
+
+/// A point-in-time copy of one name's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Calls answered from the cache.
+    pub hits: u64,
+    /// Calls that ran the function body.
+    pub misses: u64,
+    /// Backend failures, timeouts and undecodable values (each also logged).
+    pub errors: u64,
+    /// Calls that reached the backend beyond an in-process hit.
+    pub backend_calls: u64,
+    /// Total time spent in those backend calls.
+    pub backend_time: Duration,
+}
+
+impl Stats {
+    /// `hits / (hits + misses)`, or 0 before any call.
+    #[must_use]
+    pub fn hit_ratio(&self) -> f64 {
+        let total = self.hits + self.misses;
+        if total == 0 {
+            0.0
+        } else {
+            self.hits as f64 / total as f64
+        }
+    }
+
+    /// The mean backend call latency, or zero before any call.
+    #[must_use]
+    pub fn mean_backend_latency(&self) -> Duration {
+        match u32::try_from(self.backend_calls) {
+            Ok(0) => Duration::ZERO,
+            Ok(calls) => self.backend_time / calls,
+            Err(_) => Duration::from_nanos(
+                u64::try_from(self.backend_time.as_nanos() / u128::from(self.backend_calls))
+                    .unwrap_or(u64::MAX),
+            ),
+        }
+    }
+}
+
+static REGISTRY: LazyLock<Mutex<HashMap<&'static str, &'static Counters>>> =
+    LazyLock::new(Mutex::default);
+
+/// The counters for `name`, created on first use and kept for the life of the process.
+pub fn handle(name: &'static str) -> &'static Counters {
+    let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+    registry
+        .entry(name)
+        .or_insert_with(|| Box::leak(Box::default()))
+}
+
+/// The counters of `name`, if anything was counted under it.
+#[must_use]
+pub fn snapshot(name: &str) -> Option<Stats> {
+    let registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+    registry.get(name).map(|counters| counters.snapshot())
+}
+
+/// Every name's counters, sorted by name.
+#[must_use]
+pub fn all() -> Vec<(&'static str, Stats)> {
+    let registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut all: Vec<_> = registry
+        .iter()
+        .map(|(name, counters)| (*name, counters.snapshot()))
+        .collect();
+    all.sort_by_key(|(name, _)| *name);
+    all
+}
