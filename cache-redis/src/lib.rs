@@ -1,0 +1,1 @@
+//! A Redis backend for `cache-core`.

@@ -1,0 +1,1 @@
+//! Starts real `redis-server` processes for tests.
