@@ -4,7 +4,7 @@
 //! embedded [`MemoryBackend`] by default, Redis through `cache-redis`, or your own.
 //!
 //! ```
-//! use cache_core::{CacheBackend, MemoryBackend, CacheBackendExt};
+//! use cache_core::{MemoryBackend, CacheBackendExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> cache_core::Result<()> {
 //! let cache = MemoryBackend::new();
