@@ -348,21 +348,18 @@ fn glob_match_bytes(pattern: &[u8], key: &[u8]) -> bool {
                     continue;
                 }
                 b'[' => {
-                    if let Some((matched, next)) = match_class(pattern, p, key[k]) {
-                        if matched {
-                            p = next;
-                            k += 1;
-                            continue;
-                        }
-                    }
-                }
-                b'\\' if p + 1 < pattern.len() => {
-                    if pattern[p + 1] == key[k] {
-                        p += 2;
+                    if let Some((true, next)) = match_class(pattern, p, key[k]) {
+                        p = next;
                         k += 1;
                         continue;
                     }
                 }
+                b'\\' if p + 1 < pattern.len() && pattern[p + 1] == key[k] => {
+                    p += 2;
+                    k += 1;
+                    continue;
+                }
+                b'\\' if p + 1 < pattern.len() => {}
                 c if c == key[k] => {
                     p += 1;
                     k += 1;

@@ -242,10 +242,11 @@ enum Lookup<S> {
 }
 
 async fn remote_get<S: Cacheable>(site: &Site, backend: &DynBackend, key: &str) -> Lookup<S> {
-    if let Some(shared) = backend.get_shared(key) {
-        if let Some(value) = shared.downcast_ref::<S>() {
-            return Lookup::Hit(value.clone());
-        }
+    if let Some(value) = backend
+        .get_shared(key)
+        .and_then(|shared| shared.downcast_ref::<S>().cloned())
+    {
+        return Lookup::Hit(value);
     }
     match site.call("get", key, backend.get(key)).await {
         None => Lookup::Failed,
@@ -291,10 +292,11 @@ where
     Fut: Future<Output = R>,
 {
     let result = body().await;
-    if settings::is_enabled() {
-        if let Some(value) = (shape.store)(&result) {
-            store(site, &site.backend(), key, &value).await;
-        }
+    if let Some(value) = settings::is_enabled()
+        .then(|| (shape.store)(&result))
+        .flatten()
+    {
+        store(site, &site.backend(), key, &value).await;
     }
     result
 }

@@ -1,4 +1,7 @@
 //! Shared pieces of the cross-crate test suite.
 
+// Test support: a failed expectation is a panic by design.
+#![allow(clippy::panic, clippy::unwrap_used)]
+
 pub mod conformance;
 pub mod redis_harness;

@@ -11,12 +11,15 @@ use super::Store;
 
 const STRIPES: usize = 16;
 
+/// Earliest expiry on top.
+type Heap = BinaryHeap<Reverse<(Instant, String)>>;
+
 /// Min-heaps of `(expires_at, key)`, striped so that concurrent writers rarely share a lock.
 ///
 /// A key may appear more than once (it was rewritten) or after its entry is gone (evicted or
 /// deleted); reaping checks that the entry still carries the queued expiry before removing it.
 pub(super) struct ExpiryQueue {
-    stripes: Box<[Mutex<BinaryHeap<Reverse<(Instant, String)>>>]>,
+    stripes: Box<[Mutex<Heap>]>,
     /// Past this many queued keys in one stripe, stale ones are dropped so that the queue stays
     /// proportional to the live entries even when evictions outpace expiry.
     stripe_limit: usize,

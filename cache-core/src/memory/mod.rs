@@ -109,7 +109,6 @@ impl MemoryBackend {
     }
 
     /// Configures a backend.
-    #[must_use]
     pub fn builder() -> MemoryBackendBuilder {
         MemoryBackendBuilder::default()
     }
