@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use crate::rate_limit::{RateLimitDecision, RateLimitPolicy};
 use crate::{Error, ErrorKind, Result};
 
 /// A value kept in process memory in its decoded form, shared without copying.
@@ -183,6 +184,27 @@ pub trait CacheBackend: Send + Sync + 'static {
         let _ = value;
         self.set(key, encoded, ttl).await
     }
+
+    /// Decides, atomically for `key`, whether a call costing `cost` passes under `policy`, and
+    /// takes the cost if it does. Every process sharing the backend shares the budget.
+    ///
+    /// Implementations run the algorithm of [`rate_limit`](crate::rate_limit) exactly (Redis:
+    /// a Lua script on the server's clock), store the state under `key` with a TTL so idle keys
+    /// disappear, and report an invalid policy as [`ErrorKind::Config`] and a cost over
+    /// [`RateLimitPolicy::capacity`] as [`ErrorKind::InvalidInput`]. The default returns
+    /// [`ErrorKind::Unsupported`].
+    async fn rate_limit(
+        &self,
+        key: &str,
+        policy: &RateLimitPolicy,
+        cost: u32,
+    ) -> Result<RateLimitDecision> {
+        let _ = (key, policy, cost);
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            "this backend does not implement rate limiting",
+        ))
+    }
 }
 
 /// Rejects a zero TTL, as the [`CacheBackend`] contract requires. For backend implementors.
@@ -260,5 +282,13 @@ impl<B: CacheBackend + ?Sized> CacheBackend for Arc<B> {
         ttl: Option<Duration>,
     ) -> Result<()> {
         (**self).set_shared(key, value, encoded, ttl).await
+    }
+    async fn rate_limit(
+        &self,
+        key: &str,
+        policy: &RateLimitPolicy,
+        cost: u32,
+    ) -> Result<RateLimitDecision> {
+        (**self).rate_limit(key, policy, cost).await
     }
 }

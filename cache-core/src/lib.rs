@@ -23,6 +23,7 @@
 //! - [`set_global_backend`], [`register_backend`], [`with_backend`]: which backend serves.
 //! - [`stats`]: per-function hit / miss / error / latency counters.
 //! - [`layer::Prefix`]: a namespace prefix in front of any backend.
+//! - [`rate_limit`]: rate-limit policies, algorithms and [`RateLimiter`].
 #![doc(test(attr(deny(warnings))))]
 
 mod backend;
@@ -31,6 +32,7 @@ mod error;
 pub mod key;
 pub mod layer;
 mod memory;
+pub mod rate_limit;
 mod registry;
 mod runtime;
 mod settings;
@@ -47,6 +49,7 @@ pub use bytes::Bytes;
 pub use error::{Error, ErrorKind, Result};
 pub use key::{KeyBuf, KeyPart};
 pub use memory::{MemoryBackend, MemoryBackendBuilder};
+pub use rate_limit::{RateLimitDecision, RateLimitPolicy, RateLimited, RateLimiter};
 pub use registry::{
     DynBackend, backend, register_backend, set_global_backend, with_backend, with_named_backend,
 };

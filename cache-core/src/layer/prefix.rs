@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use crate::backend::SharedValue;
 use crate::key::glob_escape;
+use crate::rate_limit::{RateLimitDecision, RateLimitPolicy};
 use crate::{CacheBackend, KeyTtl, Result};
 
 /// Puts `prefix` in front of every key, so several apps or tenants share one store without
@@ -137,5 +138,13 @@ impl<B: CacheBackend> CacheBackend for Prefix<B> {
         self.inner
             .set_shared(&self.key(key), value, encoded, ttl)
             .await
+    }
+    async fn rate_limit(
+        &self,
+        key: &str,
+        policy: &RateLimitPolicy,
+        cost: u32,
+    ) -> Result<RateLimitDecision> {
+        self.inner.rate_limit(&self.key(key), policy, cost).await
     }
 }

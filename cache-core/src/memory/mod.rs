@@ -2,6 +2,7 @@
 
 mod builder;
 mod expiry;
+mod rate_limit;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -388,6 +389,15 @@ impl CacheBackend for MemoryBackend {
         check_ttl(ttl)?;
         self.insert(key, Entry::new(encoded, Some(value), ttl));
         Ok(())
+    }
+
+    async fn rate_limit(
+        &self,
+        key: &str,
+        policy: &crate::RateLimitPolicy,
+        cost: u32,
+    ) -> Result<crate::RateLimitDecision> {
+        rate_limit::decide(self, key, policy, cost)
     }
 }
 

@@ -1,0 +1,189 @@
+//! [`RateLimitDecision`] and the [`RateLimited`] error.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::RateLimitPolicy;
+use crate::{Error, ErrorKind, Result};
+
+/// The outcome of one rate-limit decision, in the shape of redis-cell's `CL.THROTTLE` reply
+/// (and of the `X-RateLimit-*` / `Retry-After` HTTP headers).
+///
+/// ```
+/// use std::time::Duration;
+/// use cache_core::rate_limit::RateLimitDecision;
+///
+/// let denied = RateLimitDecision {
+///     allowed: false,
+///     limit: 10,
+///     remaining: 0,
+///     retry_after: Duration::from_millis(1500),
+///     reset_after: Duration::from_secs(60),
+/// };
+/// assert_eq!(denied.retry_after_secs(), 2); // `Retry-After` rounds up
+/// let err = denied.into_result().unwrap_err();
+/// assert_eq!(err.to_string(), "rate limit exceeded, retry after 1.5s");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RateLimitDecision {
+    /// Whether the call may go ahead. When `true`, its cost has been taken.
+    pub allowed: bool,
+    /// The most that can pass at once: GCRA's burst, or the limit per window of the other
+    /// algorithms ([`RateLimitPolicy::capacity`]).
+    pub limit: u32,
+    /// How much more could pass right now, after this call.
+    pub remaining: u32,
+    /// When denied, how long until the same call would be admitted (if nothing else takes the
+    /// room first). Zero when allowed.
+    pub retry_after: Duration,
+    /// How long until the limiter is back to full capacity (`remaining == limit`) if nothing
+    /// more passes. Zero when it already is.
+    pub reset_after: Duration,
+}
+
+impl RateLimitDecision {
+    /// `Ok(self)` when allowed, otherwise the [`RateLimited`] error carrying this decision.
+    pub fn into_result(self) -> Result<Self, RateLimited> {
+        if self.allowed {
+            Ok(self)
+        } else {
+            Err(RateLimited::new(self))
+        }
+    }
+
+    /// [`retry_after`](Self::retry_after) in whole seconds, rounded up, as the `Retry-After`
+    /// header wants it.
+    #[must_use]
+    pub fn retry_after_secs(&self) -> u64 {
+        ceil_secs(self.retry_after)
+    }
+
+    /// [`reset_after`](Self::reset_after) in whole seconds, rounded up (a delta, as in
+    /// `X-RateLimit-Reset` / the IETF `RateLimit` field's `t`).
+    #[must_use]
+    pub fn reset_after_secs(&self) -> u64 {
+        ceil_secs(self.reset_after)
+    }
+
+    /// Reads the reply of a rate-limit Redis script (`cache-redis/src/scripts/*.lua`):
+    /// `{allowed, remaining, retry_after_us, reset_after_us[, now_us]}` where `allowed` is `1`,
+    /// `0`, or `-1` for a cost that can never pass. `policy` supplies the `limit`.
+    ///
+    /// A `-1` is [`ErrorKind::InvalidInput`]; a malformed reply is [`ErrorKind::Backend`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cache_core::rate_limit::{RateLimitDecision, RateLimitPolicy};
+    ///
+    /// let policy = RateLimitPolicy::gcra(10, Duration::from_secs(1)).burst(5);
+    /// let decision = RateLimitDecision::from_script_reply(&policy, &[0, 0, 99_138, 499_138])?;
+    /// assert!(!decision.allowed);
+    /// assert_eq!(decision.limit, 5);
+    /// assert_eq!(decision.retry_after, Duration::from_micros(99_138));
+    /// # Ok::<(), cache_core::Error>(())
+    /// ```
+    pub fn from_script_reply(policy: &RateLimitPolicy, reply: &[i64]) -> Result<Self> {
+        let malformed = || {
+            Error::new(
+                ErrorKind::Backend,
+                format!("malformed rate-limit script reply {reply:?}"),
+            )
+        };
+        let [allowed, remaining, retry_after, reset_after, ..] = *reply else {
+            return Err(malformed());
+        };
+        let allowed = match allowed {
+            1 => true,
+            0 => false,
+            -1 => {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "the call's cost can never be admitted: the policy admits at most {} at once",
+                        policy.capacity()
+                    ),
+                ));
+            }
+            _ => return Err(malformed()),
+        };
+        let micros = |value: i64| u64::try_from(value).map_err(|_| malformed());
+        Ok(Self {
+            allowed,
+            limit: policy.capacity(),
+            remaining: u32::try_from(micros(remaining)?).unwrap_or(u32::MAX),
+            retry_after: Duration::from_micros(micros(retry_after)?),
+            reset_after: Duration::from_micros(micros(reset_after)?),
+        })
+    }
+}
+
+fn ceil_secs(duration: Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
+}
+
+/// The error a rate-limited call returns when it is denied; carries the [`RateLimitDecision`].
+///
+/// `#[rate_limited]` functions return `Err(RateLimited { .. }.into())`, so their error type
+/// implements `From<RateLimited>`.
+///
+/// ```
+/// use std::time::Duration;
+/// use cache_core::rate_limit::{RateLimited, RateLimitDecision};
+///
+/// #[derive(Debug)]
+/// enum ApiError {
+///     TooManyRequests { retry_after_secs: u64 },
+/// }
+///
+/// impl From<RateLimited> for ApiError {
+///     fn from(limited: RateLimited) -> Self {
+///         ApiError::TooManyRequests { retry_after_secs: limited.decision().retry_after_secs() }
+///     }
+/// }
+///
+/// let denied = RateLimitDecision {
+///     allowed: false,
+///     limit: 1,
+///     remaining: 0,
+///     retry_after: Duration::from_millis(200),
+///     reset_after: Duration::from_millis(200),
+/// };
+/// let err: ApiError = RateLimited::new(denied).into();
+/// assert!(matches!(err, ApiError::TooManyRequests { retry_after_secs: 1 }));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RateLimited {
+    decision: RateLimitDecision,
+}
+
+impl RateLimited {
+    /// The error for a denied `decision`.
+    #[must_use]
+    pub const fn new(decision: RateLimitDecision) -> Self {
+        Self { decision }
+    }
+
+    /// The decision that denied the call.
+    #[must_use]
+    pub const fn decision(&self) -> &RateLimitDecision {
+        &self.decision
+    }
+
+    /// How long until the call would be admitted.
+    #[must_use]
+    pub const fn retry_after(&self) -> Duration {
+        self.decision.retry_after
+    }
+}
+
+impl fmt::Display for RateLimited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "rate limit exceeded, retry after {:?}",
+            self.decision.retry_after
+        )
+    }
+}
+
+impl std::error::Error for RateLimited {}
