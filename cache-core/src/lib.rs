@@ -31,6 +31,8 @@ pub mod codec;
 mod error;
 pub mod key;
 pub mod layer;
+#[cfg(feature = "http")]
+pub mod http;
 mod memory;
 pub mod rate_limit;
 mod registry;
