@@ -161,6 +161,17 @@ pub trait CacheBackend: Send + Sync + 'static {
     /// Checks that the backend answers.
     async fn ping(&self) -> Result<()>;
 
+    /// Identifies the store behind this handle: handles that share one store (clones of a
+    /// [`MemoryBackend`](crate::MemoryBackend), `Arc`s of one backend) return the same value.
+    /// The macro runtime coalesces concurrent misses per store and key, so callers in
+    /// different [`with_backend`](crate::with_backend) scopes each fill their own store.
+    ///
+    /// The default is the address of `self`; a handle type that shares its store across
+    /// clones should return the address of the shared part.
+    fn store_id(&self) -> usize {
+        std::ptr::from_ref(self).cast::<()>() as usize
+    }
+
     /// The in-process decoded value under `key`, for backends that keep one.
     ///
     /// This is the macro runtime's fast path: an in-process backend returns the
@@ -270,6 +281,9 @@ impl<B: CacheBackend + ?Sized> CacheBackend for Arc<B> {
     }
     async fn ping(&self) -> Result<()> {
         (**self).ping().await
+    }
+    fn store_id(&self) -> usize {
+        (**self).store_id()
     }
     fn get_shared(&self, key: &str) -> Option<SharedValue> {
         (**self).get_shared(key)

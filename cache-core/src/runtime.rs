@@ -130,6 +130,11 @@ where
 }
 
 /// Bounds on a cached value: cloneable for followers, serializable for the backend.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be cached",
+    label = "the cached value must be `Clone + Serialize + DeserializeOwned + Send + Sync + 'static`",
+    note = "derive `Clone, serde::Serialize, serde::Deserialize` for `{Self}`, or cache an `Arc` of it (serde's `rc` feature)"
+)]
 pub trait Cacheable: Clone + Serialize + DeserializeOwned + Send + Sync + 'static {}
 impl<T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static> Cacheable for T {}
 
@@ -192,7 +197,7 @@ where
             }
             Lookup::Miss => {}
         }
-        match state.flights.join::<S>(key) {
+        match state.flights.join::<S>(backend.store_id(), key) {
             Join::Leader(leader) => {
                 // A flight that ended between our lookup and our join left its value behind.
                 if let Some(value) = local_hit::<S>(site, key) {

@@ -9,7 +9,11 @@ use tokio::sync::watch;
 
 const SHARDS: usize = 16;
 
-type Shard = Mutex<HashMap<String, Arc<dyn Any + Send + Sync>>>;
+/// Flights are per backend as well as per key: two tasks in different `with_backend` scopes
+/// must each fill their own store.
+type FlightKey = (usize, String);
+
+type Shard = Mutex<HashMap<FlightKey, Arc<dyn Any + Send + Sync>>>;
 
 /// The calls in flight for one function, by key. Touched only on misses: hits never see it.
 pub(crate) struct Flights {
@@ -46,26 +50,28 @@ impl Flights {
         }
     }
 
-    fn shard(&self, key: &str) -> MutexGuard<'_, HashMap<String, Arc<dyn Any + Send + Sync>>> {
+    fn shard(&self, key: &str) -> MutexGuard<'_, HashMap<FlightKey, Arc<dyn Any + Send + Sync>>> {
         let index = (self.hasher.hash_one(key) as usize) % SHARDS;
         self.shards[index]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn join<S: Send + Sync + 'static>(&self, key: &str) -> Join<'_, S> {
+    /// Joins the flight for `key` on the backend identified by `backend` (its address).
+    pub(crate) fn join<S: Send + Sync + 'static>(&self, backend: usize, key: &str) -> Join<'_, S> {
         let mut shard = self.shard(key);
-        if let Some(existing) = shard.get(key) {
+        let flight_key = (backend, key.to_owned());
+        if let Some(existing) = shard.get(&flight_key) {
             return match existing.downcast_ref::<Flight<S>>() {
                 Some(flight) => Join::Follower(flight.subscribe()),
                 None => Join::Alone,
             };
         }
         let flight: Arc<Flight<S>> = Arc::new(watch::Sender::new(Outcome::Pending));
-        shard.insert(key.to_owned(), flight.clone());
+        shard.insert(flight_key.clone(), flight.clone());
         Join::Leader(Leader {
             flights: self,
-            key: key.to_owned(),
+            key: flight_key,
             flight,
         })
     }
@@ -75,7 +81,7 @@ impl Flights {
 /// cancelled) closes the flight, and one follower takes over.
 pub(crate) struct Leader<'a, S: Send + Sync + 'static> {
     flights: &'a Flights,
-    key: String,
+    key: FlightKey,
     flight: Arc<Flight<S>>,
 }
 
@@ -87,7 +93,7 @@ impl<S: Send + Sync + 'static> Leader<'_, S> {
 
 impl<S: Send + Sync + 'static> Drop for Leader<'_, S> {
     fn drop(&mut self) {
-        let mut shard = self.flights.shard(&self.key);
+        let mut shard = self.flights.shard(&self.key.1);
         let ours = shard.get(&self.key).is_some_and(|current| {
             let current: &(dyn Any + Send + Sync) = &**current;
             std::ptr::addr_eq(current, Arc::as_ptr(&self.flight))

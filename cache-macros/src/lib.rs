@@ -1,10 +1,17 @@
-//! Attribute macros for `cache-core`. Depend on `cache-core`, which re-exports them.
+//! The attribute macros of [`cache-core`](https://docs.rs/cache-core). Depend on `cache-core`,
+//! which re-exports them; the generated code calls into `cache_core::__private`.
+//!
+//! Set `CACHE_MACROS_DEBUG=1` while building to print every expansion to stderr.
+
+#![doc(test(attr(deny(warnings))))]
+
+mod cached;
+mod common;
 
 use proc_macro::TokenStream;
 
-/// Caches an async function's results. See `cache_core` for the documentation.
+#[doc = include_str!("../docs/cached.md")]
 #[proc_macro_attribute]
 pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
-    let _ = args;
-    item
+    cached::cached(args.into(), item.into()).into()
 }

@@ -375,6 +375,10 @@ impl CacheBackend for MemoryBackend {
         Ok(())
     }
 
+    fn store_id(&self) -> usize {
+        Arc::as_ptr(&self.inner).cast::<()>() as usize
+    }
+
     fn get_shared(&self, key: &str) -> Option<SharedValue> {
         self.live(key)?.shared.clone()
     }

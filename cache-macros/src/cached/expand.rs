@@ -1,0 +1,363 @@
+//! Code generation for a validated [`Cached`] function: the function itself, with only its body
+//! replaced, and its companions.
+//!
+//! ```text
+//! #[cached(key = "user:<id>", ttl = 300)]
+//! async fn get_user(id: u64) -> Result<User, DbError> { body }
+//! ```
+//! becomes, in essence,
+//! ```text
+//! async fn get_user(id: u64) -> Result<User, DbError> {
+//!     static __CACHE_SITE: Site = Site::new(concat!(module_path!(), "::", "get_user"), None, Some(300s), None);
+//!     let mut __cache_key = KeyBuf::new();          // built by reference, before the body moves anything
+//!     __cache_key.push_literal("user:");
+//!     __cache_key.push_part(&id);                   // spanned at `u64`
+//!     cached(&__CACHE_SITE, __cache_key.as_str(), Shape::new(|r| r.as_ref().ok().cloned(), Ok),
+//!            move || async move { body }).await
+//! }
+//! ```
+//! plus `get_user_cache_key`, `get_user_invalidate` and `get_user_refresh`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned as _;
+use syn::{AttrStyle, Attribute, Block, FnArg, Ident, Pat, PatType};
+
+use super::validate::{Cached, KeyPiece, ShapeKind, has_receiver};
+
+/// Generated locals and statics: `Span::mixed_site()` keeps them apart from the user's names.
+struct Names {
+    site: Ident,
+    key: Ident,
+    unless: Ident,
+    result: Ident,
+    value: Ident,
+    fake_return: Ident,
+}
+
+impl Names {
+    fn new() -> Self {
+        let name = |text: &str| Ident::new(text, Span::mixed_site());
+        Self {
+            site: name("__CACHE_SITE"),
+            key: name("__cache_key"),
+            unless: name("__cache_unless"),
+            result: name("__cache_result"),
+            value: name("__cache_value"),
+            fake_return: name("__cache_fake_return"),
+        }
+    }
+}
+
+pub(crate) fn expand(cached: &Cached) -> TokenStream {
+    let names = Names::new();
+    let function = function(cached, &names);
+    let companions = if cached.companions {
+        companions(cached, &names)
+    } else {
+        TokenStream::new()
+    };
+    quote!(#function #companions)
+}
+
+fn split_attrs(attrs: &[Attribute]) -> (Vec<&Attribute>, Vec<&Attribute>) {
+    attrs
+        .iter()
+        .partition(|attr| matches!(attr.style, AttrStyle::Outer))
+}
+
+/// The user's function: attributes, visibility and signature as written, new body.
+fn function(cached: &Cached, names: &Names) -> TokenStream {
+    let func = &cached.func;
+    let (outer, inner) = split_attrs(&func.attrs);
+    let vis = &func.vis;
+    let sig = &func.sig;
+    let site = site(cached, names);
+    let check = cacheable_check(cached);
+    let key = key(cached, names);
+    let unless = unless(cached, names);
+    let shape = shape(cached, names);
+    let body = match &cached.async_trait {
+        None => {
+            let run = run_body(cached, names, &func.block);
+            let call = call_runtime(cached, names, "cached", &shape, &run);
+            quote! {
+                #key
+                #unless
+                #call
+            }
+        }
+        Some(async_trait) => {
+            // `Box::pin(async move { key; cached(.., move || async move { original }).await })`
+            let original = &async_trait.future.block;
+            let run = quote!(move || async move #original);
+            let call = call_runtime(cached, names, "cached", &shape, &run);
+            let block: Block = syn::parse_quote!({
+                #key
+                #unless
+                #call
+            });
+            let call = async_trait.with_block(block);
+            quote!(#call)
+        }
+    };
+    quote! {
+        #(#outer)*
+        #vis #sig {
+            #(#inner)*
+            #site
+            #check
+            #body
+        }
+    }
+}
+
+/// `static __CACHE_SITE: Site = Site::new(name, backend, ttl, timeout);`
+fn site(cached: &Cached, names: &Names) -> TokenStream {
+    let krate = &cached.krate;
+    let name = cached.func.sig.ident.to_string();
+    let option = |value: Option<TokenStream>| match value {
+        Some(value) => quote!(#krate::__private::Some(#value)),
+        None => quote!(#krate::__private::None),
+    };
+    let backend = option(
+        cached
+            .backend
+            .as_ref()
+            .map(|backend| quote_spanned!(backend.span()=> #backend)),
+    );
+    let ttl = option(cached.ttl.clone());
+    let timeout = option(cached.timeout.clone());
+    let site = &names.site;
+    quote! {
+        static #site: #krate::__private::Site = #krate::__private::Site::new(
+            ::core::concat!(::core::module_path!(), "::", #name),
+            #backend,
+            #ttl,
+            #timeout,
+        );
+    }
+}
+
+/// `__private::{cached, refresh}(site, key, shape, run).await`.
+fn call_runtime(
+    cached: &Cached,
+    names: &Names,
+    entry: &str,
+    shape: &TokenStream,
+    run: &TokenStream,
+) -> TokenStream {
+    let krate = &cached.krate;
+    let entry = Ident::new(entry, Span::call_site());
+    let Names { site, key, .. } = names;
+    quote!(#krate::__private::#entry(&#site, #key.as_str(), #shape, #run).await)
+}
+
+/// A call that fails to compile, at the cached type, unless it is `Cacheable`: the first
+/// errors then point at the user's type (the runtime's own bound repeats them at the macro).
+fn cacheable_check(cached: &Cached) -> TokenStream {
+    let krate = &cached.krate;
+    let ty = &cached.shape.cached;
+    quote_spanned!(ty.span()=> #krate::__private::assert_cacheable::<#ty>();)
+}
+
+/// `let mut __cache_key = KeyBuf::new();` and one push per piece. Values are borrowed, so the
+/// body can still take them by value afterwards.
+fn key(cached: &Cached, names: &Names) -> TokenStream {
+    let krate = &cached.krate;
+    let key = &names.key;
+    let pushes = cached.key.iter().map(|piece| match piece {
+        KeyPiece::Literal(text) => quote!(#key.push_literal(#text);),
+        KeyPiece::Value { expr, span } => {
+            // Spanned so that a value without `KeyPart` is reported at the parameter.
+            quote_spanned!(*span=> #krate::__private::KeyBuf::push_part(&mut #key, &#expr);)
+        }
+    });
+    quote! {
+        let mut #key = #krate::__private::KeyBuf::new();
+        #(#pushes)*
+    }
+}
+
+/// `let __cache_unless = unless::<R, _>(predicate);`, typed so that a closure's parameter is
+/// inferred as `&R`.
+fn unless(cached: &Cached, names: &Names) -> TokenStream {
+    let Some(predicate) = &cached.unless else {
+        return TokenStream::new();
+    };
+    let krate = &cached.krate;
+    let ret = &cached.shape.ret;
+    let unless = &names.unless;
+    // Spanned at the predicate, so that a wrong argument type is reported there.
+    quote_spanned! {predicate.span()=>
+        let #unless = #krate::__private::unless::<#ret, _>(#predicate);
+    }
+}
+
+/// `Shape::new(store, load)` for the return shape.
+fn shape(cached: &Cached, names: &Names) -> TokenStream {
+    let krate = &cached.krate;
+    let private = quote!(#krate::__private);
+    let ret = &cached.shape.ret;
+    let Names {
+        result,
+        value,
+        unless,
+        ..
+    } = names;
+    let store = match cached.shape.kind {
+        ShapeKind::Whole => quote!(#private::Some(#private::Clone::clone(#result))),
+        ShapeKind::Ok => {
+            quote!(#private::Result::ok(#private::Result::as_ref(#result)).cloned())
+        }
+        ShapeKind::Some => quote!(#private::Clone::clone(#result)),
+    };
+    let store = if cached.unless.is_some() {
+        quote!(if #unless(#result) { #private::None } else { #store })
+    } else {
+        store
+    };
+    let load = match cached.shape.kind {
+        ShapeKind::Whole => quote!(|#value| #value),
+        ShapeKind::Ok => quote!(#private::Ok),
+        ShapeKind::Some => quote!(#private::Some),
+    };
+    quote!(#private::Shape::new(|#result: &#ret| #store, #load))
+}
+
+/// `move || async move { <fake return edge> body }`. The fake return edge pins the block's
+/// return type before the body is checked, so `?` and early `return` infer as they did.
+fn run_body(cached: &Cached, names: &Names, block: &Block) -> TokenStream {
+    let ret = &cached.shape.ret;
+    let fake = &names.fake_return;
+    let fake_return_edge = quote_spanned! {ret.span()=>
+        #[allow(
+            unknown_lints,
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::let_with_type_underscore,
+            clippy::needless_return,
+            clippy::unreachable
+        )]
+        if false {
+            let #fake: #ret = loop {};
+            return #fake;
+        }
+    };
+    let stmts = &block.stmts;
+    quote!(move || async move { #fake_return_edge #(#stmts)* })
+}
+
+/// `{fn}_cache_key`, `{fn}_invalidate` and `{fn}_refresh`.
+fn companions(cached: &Cached, names: &Names) -> TokenStream {
+    let func = &cached.func;
+    let krate = &cached.krate;
+    let vis = &func.vis;
+    let ident = &func.sig.ident;
+    let generics = &func.sig.generics;
+    let where_clause = &func.sig.generics.where_clause;
+    let cfgs: Vec<&Attribute> = func
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("cfg"))
+        .collect();
+    let name = ident.to_string();
+    let cache_key = format_ident!("{}_cache_key", ident, span = ident.span());
+    let invalidate = format_ident!("{}_invalidate", ident, span = ident.span());
+    let refresh = format_ident!("{}_refresh", ident, span = ident.span());
+
+    let receiver = has_receiver(func).then(|| quote!(&self,));
+    let (params, keep_alive) = companion_params(func);
+    let site = site(cached, names);
+    let key = key(cached, names);
+    let Names {
+        site: site_name,
+        key: key_name,
+        ..
+    } = names;
+
+    let cache_key_doc = format!(
+        " The cache key under which `{name}` stores its result for these arguments.\n\n \
+         Generated by `#[cached]` from the same key template as `{name}`, so the two always agree."
+    );
+    let invalidate_doc = format!(
+        " Removes `{name}`'s cached result for these arguments, so that the next call runs the \
+         body.\n\n Returns whether there was a cached result; fails only if the backend does. \
+         Generated by `#[cached]`."
+    );
+    let refresh_doc = format!(
+        " Runs `{name}`'s body and overwrites its cached result for these arguments (when the \
+         result is cacheable), whatever was cached before; returns the result.\n\n \
+         Generated by `#[cached]`."
+    );
+
+    let mut refresh_sig = func.sig.clone();
+    refresh_sig.ident = refresh;
+    let (outer, inner) = split_attrs(&func.attrs);
+    // The body is copied into `_refresh`, so its lint levels go with it.
+    let lint_levels = outer.into_iter().filter(|attr| {
+        ["allow", "warn", "deny", "forbid", "cfg"]
+            .iter()
+            .any(|name| attr.path().is_ident(name))
+    });
+    let unless = unless(cached, names);
+    let shape = shape(cached, names);
+    let run = run_body(cached, names, &func.block);
+    let call = call_runtime(cached, names, "refresh", &shape, &run);
+
+    quote! {
+        #[doc = #cache_key_doc]
+        #(#cfgs)*
+        #[allow(dead_code)]
+        #vis fn #cache_key #generics (#receiver #(#params),*) -> #krate::__private::String #where_clause {
+            #(#keep_alive)*
+            #key
+            #krate::__private::KeyBuf::into_string(#key_name)
+        }
+
+        #[doc = #invalidate_doc]
+        #(#cfgs)*
+        #[allow(dead_code)]
+        #vis async fn #invalidate #generics (#receiver #(#params),*) -> #krate::__private::CacheResult<bool> #where_clause {
+            #site
+            #(#keep_alive)*
+            #key
+            #krate::__private::invalidate(&#site_name, #key_name.as_str()).await
+        }
+
+        #[doc = #refresh_doc]
+        #(#lint_levels)*
+        #[allow(dead_code)]
+        #vis #refresh_sig {
+            #(#inner)*
+            #site
+            #key
+            #unless
+            #call
+        }
+    }
+}
+
+/// The function's parameters as the key companions take them: named ones as `name: Type`
+/// (without `mut`), patterns as `_: Type`; plus a `let _ = &name;` for each named one, so that
+/// those the key does not use raise no warning.
+fn companion_params(func: &syn::ItemFn) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    let mut params = Vec::new();
+    let mut keep_alive = Vec::new();
+    for input in &func.sig.inputs {
+        let FnArg::Typed(PatType { attrs, pat, ty, .. }) = input else {
+            continue;
+        };
+        match &**pat {
+            Pat::Ident(pat) if pat.subpat.is_none() => {
+                let name = &pat.ident;
+                params.push(quote!(#(#attrs)* #name: #ty));
+                keep_alive.push(quote!(#(#attrs)* let _ = &#name;));
+            }
+            _ => params.push(quote!(#(#attrs)* _: #ty)),
+        }
+    }
+    (params, keep_alive)
+}

@@ -1,0 +1,385 @@
+//! Checking the options against the function they decorate, producing the [`Cached`] model
+//! that `expand` turns into code. Every problem is recorded; nothing here emits tokens.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::{
+    Expr, FnArg, GenericArgument, Ident, ItemFn, Pat, PatType, Path, PathArguments, ReturnType,
+    Type, TypePath,
+};
+
+use super::args::Args;
+use super::async_trait::{self, AsyncTraitBody};
+use crate::common::errors::{Errors, one_of, suggest};
+use crate::common::key_template::{KeyTemplate, Placeholder, Segment};
+
+/// Everything `expand` needs, checked.
+pub(crate) struct Cached {
+    pub(crate) krate: Path,
+    pub(crate) func: ItemFn,
+    pub(crate) key: Vec<KeyPiece>,
+    pub(crate) ttl: Option<TokenStream>,
+    pub(crate) timeout: Option<TokenStream>,
+    pub(crate) backend: Option<Expr>,
+    pub(crate) shape: ReturnShape,
+    pub(crate) unless: Option<Expr>,
+    pub(crate) companions: bool,
+    /// The function was already rewritten by `#[async_trait]`: cache its inner future.
+    pub(crate) async_trait: Option<AsyncTraitBody>,
+}
+
+/// One step of building the key.
+pub(crate) enum KeyPiece {
+    /// Text appended as it is.
+    Literal(TokenStream),
+    /// A value appended in its escaped key form. `span` is where a missing `KeyPart` bound is
+    /// reported: the parameter's type, or the template for a field path.
+    Value { expr: TokenStream, span: Span },
+}
+
+/// What part of the return value is cached.
+pub(crate) struct ReturnShape {
+    pub(crate) kind: ShapeKind,
+    /// The function's return type (`R`).
+    pub(crate) ret: Type,
+    /// The type that is cached (`S`), for the spanned `Cacheable` check.
+    pub(crate) cached: Type,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ShapeKind {
+    /// The whole value (plain types; `Result` with `cache_err`; `Option` with `cache_none`).
+    Whole,
+    /// `Ok`'s value.
+    Ok,
+    /// `Some`'s value.
+    Some,
+}
+
+/// A named parameter (not the receiver), as placeholders can name it.
+pub(crate) struct Param<'a> {
+    pub(crate) ident: &'a Ident,
+}
+
+/// The named parameters of `func`; patterns such as `(a, b): (u8, u8)` have no name and are
+/// left out.
+pub(crate) fn named_params(func: &ItemFn) -> Vec<Param<'_>> {
+    func.sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(PatType { pat, .. }) => match &**pat {
+                Pat::Ident(pat) if pat.subpat.is_none() => Some(Param { ident: &pat.ident }),
+                _ => None,
+            },
+            FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
+/// Checks `args` against `func`.
+pub(crate) fn validate(args: Args, func: ItemFn, errors: &mut Errors) -> Option<Cached> {
+    let krate = args.crate_path();
+    let async_trait = async_trait::detect(&func);
+    if func.sig.asyncness.is_none() && async_trait.is_none() {
+        errors.at(
+            func.sig.fn_token.span,
+            "`#[cached]` needs an `async fn`: the cache is consulted with `.await`",
+        );
+    }
+    if let Some(variadic) = &func.sig.variadic {
+        errors.spanned(variadic, "`#[cached]` does not support variadic functions");
+    }
+    let output = async_trait
+        .as_ref()
+        .map_or_else(|| declared_output(&func), |body| Some(body.output.clone()));
+    let shape = match output {
+        Some(ret) => return_shape(&args, ret, errors),
+        None => {
+            errors.at(
+                func.sig.ident.span(),
+                "`#[cached]` needs a return value to cache; this function returns `()`",
+            );
+            None
+        }
+    };
+    check_exclusive_flags(&args, errors);
+    let key = match &args.key {
+        Some(template) => template_key(&template.value, &func, errors),
+        None => default_key(&func, errors),
+    };
+    let companions = args.companions.as_ref().is_none_or(|opt| opt.value) && async_trait.is_none();
+    let cached = Cached {
+        krate,
+        key,
+        ttl: args
+            .ttl
+            .as_ref()
+            .map(|ttl| ttl.value.to_tokens(&args.crate_path())),
+        timeout: args
+            .timeout
+            .as_ref()
+            .map(|t| t.value.to_tokens(&args.crate_path())),
+        backend: args.backend.map(|backend| backend.value),
+        shape: shape?,
+        unless: args.unless.map(|unless| unless.value),
+        companions,
+        async_trait,
+        func,
+    };
+    errors.is_empty().then_some(cached)
+}
+
+fn declared_output(func: &ItemFn) -> Option<Type> {
+    match &func.sig.output {
+        ReturnType::Default => None,
+        ReturnType::Type(_, ty) => match &**ty {
+            Type::Tuple(tuple) if tuple.elems.is_empty() => None,
+            ty => Some(ty.clone()),
+        },
+    }
+}
+
+/// Plain `T`, `Result<T, E>` or `Option<T>`, recognised by the last path segment's name (so
+/// `io::Result<T>` and `anyhow::Result<T>` count as `Result`). A type alias under another
+/// name is a plain type: its whole value is cached.
+fn return_shape(args: &Args, ret: Type, errors: &mut Errors) -> Option<ReturnShape> {
+    if let Some(impl_trait) = find_impl_trait(&ret) {
+        errors.spanned(
+            impl_trait,
+            "`#[cached]` cannot cache an `impl Trait` return type: the cached value is deserialized, so it needs a concrete type",
+        );
+        return None;
+    }
+    let wrapper = wrapper(&ret);
+    let cache_err = args.cache_err.as_ref().is_some_and(|opt| opt.value);
+    let cache_none = args.cache_none.as_ref().is_some_and(|opt| opt.value);
+    let mut ok = true;
+    if cache_err && cache_none {
+        // Reported by `check_exclusive_flags`; one message is enough.
+        return None;
+    }
+    if let Some(opt) = args.cache_err.as_ref().filter(|opt| opt.value)
+        && !matches!(wrapper, Some(("Result", _)))
+    {
+        errors.at(
+            opt.span(),
+            format!(
+                "`cache_err` applies to functions returning `Result`; this one returns `{}`",
+                display(&ret)
+            ),
+        );
+        ok = false;
+    }
+    if let Some(opt) = args.cache_none.as_ref().filter(|opt| opt.value)
+        && !matches!(wrapper, Some(("Option", _)))
+    {
+        errors.at(
+            opt.span(),
+            format!(
+                "`cache_none` applies to functions returning `Option`; this one returns `{}`",
+                display(&ret)
+            ),
+        );
+        ok = false;
+    }
+    if !ok {
+        return None;
+    }
+    let (kind, cached) = match wrapper {
+        Some(("Result", inner)) if !cache_err => (ShapeKind::Ok, inner),
+        Some(("Option", inner)) if !cache_none => (ShapeKind::Some, inner),
+        _ => (ShapeKind::Whole, ret.clone()),
+    };
+    Some(ReturnShape { kind, ret, cached })
+}
+
+/// `Some(("Result", T))` for `…::Result<T, …>`, likewise for `Option<T>`.
+fn wrapper(ty: &Type) -> Option<(&'static str, Type)> {
+    let Type::Path(TypePath { qself: None, path }) = ty else {
+        return None;
+    };
+    let last = path.segments.last()?;
+    let name = match last.ident.to_string().as_str() {
+        "Result" => "Result",
+        "Option" => "Option",
+        _ => return None,
+    };
+    let PathArguments::AngleBracketed(generics) = &last.arguments else {
+        return None;
+    };
+    match generics.args.first()? {
+        GenericArgument::Type(inner) => Some((name, inner.clone())),
+        _ => None,
+    }
+}
+
+fn find_impl_trait(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::ImplTrait(_) => Some(ty),
+        Type::Path(TypePath { path, .. }) => {
+            path.segments
+                .iter()
+                .find_map(|segment| match &segment.arguments {
+                    PathArguments::AngleBracketed(generics) => {
+                        generics.args.iter().find_map(|arg| match arg {
+                            GenericArgument::Type(inner) => find_impl_trait(inner),
+                            _ => None,
+                        })
+                    }
+                    _ => None,
+                })
+        }
+        Type::Tuple(tuple) => tuple.elems.iter().find_map(find_impl_trait),
+        Type::Array(array) => find_impl_trait(&array.elem),
+        Type::Slice(slice) => find_impl_trait(&slice.elem),
+        Type::Reference(reference) => find_impl_trait(&reference.elem),
+        Type::Paren(paren) => find_impl_trait(&paren.elem),
+        Type::Group(group) => find_impl_trait(&group.elem),
+        _ => None,
+    }
+}
+
+fn check_exclusive_flags(args: &Args, errors: &mut Errors) {
+    if let (Some(err), Some(none)) = (&args.cache_err, &args.cache_none)
+        && err.value
+        && none.value
+    {
+        errors.at(
+            none.span(),
+            "`cache_err` and `cache_none` cannot be combined: a function returns either a `Result` or an `Option`",
+        );
+    }
+}
+
+fn display(tokens: &impl ToTokens) -> String {
+    tokens
+        .to_token_stream()
+        .to_string()
+        .replace(" < ", "<")
+        .replace(" >", ">")
+        .replace("< ", "<")
+        .replace(" ,", ",")
+        .replace(" :: ", "::")
+}
+
+pub(crate) fn has_receiver(func: &ItemFn) -> bool {
+    matches!(func.sig.inputs.first(), Some(FnArg::Receiver(_)))
+}
+
+/// The pieces of a `key = "..."` template, each placeholder resolved against the parameters.
+fn template_key(template: &KeyTemplate, func: &ItemFn, errors: &mut Errors) -> Vec<KeyPiece> {
+    let params = named_params(func);
+    let mut pieces = Vec::new();
+    for segment in &template.segments {
+        match segment {
+            Segment::Literal(text) => pieces.push(KeyPiece::Literal(quote!(#text))),
+            Segment::Placeholder(placeholder) => {
+                if let Some(piece) = resolve(placeholder, template, func, &params, errors) {
+                    pieces.push(piece);
+                }
+            }
+        }
+    }
+    pieces
+}
+
+fn resolve(
+    placeholder: &Placeholder,
+    template: &KeyTemplate,
+    func: &ItemFn,
+    params: &[Param<'_>],
+    errors: &mut Errors,
+) -> Option<KeyPiece> {
+    // At the template, but resolved as generated code: rustc then reports e.g. an unknown
+    // field at the template without suggesting to rewrite the whole literal.
+    let span = Span::call_site().located_at(template.lit.span());
+    let fields = placeholder
+        .fields
+        .iter()
+        .map(|field| match field.parse::<u32>() {
+            Ok(index) => syn::Member::Unnamed(syn::Index { index, span }),
+            Err(_) => syn::Member::Named(Ident::new(field, span)),
+        });
+    if placeholder.root == "self" {
+        if !has_receiver(func) {
+            errors.at(
+                span,
+                format!(
+                    "placeholder `{}` needs a method with a `self` receiver; this function has none",
+                    placeholder.display()
+                ),
+            );
+            return None;
+        }
+        let this = syn::Token![self](span);
+        return Some(KeyPiece::Value {
+            expr: quote!(#this #(.#fields)*),
+            span,
+        });
+    }
+    let Some(param) = params
+        .iter()
+        .find(|param| param.ident == placeholder.root.as_str())
+    else {
+        let names: Vec<String> = params.iter().map(|param| param.ident.to_string()).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut message = format!(
+            "unknown placeholder `{}` in key template",
+            placeholder.display()
+        );
+        if let Some(suggestion) = suggest(&placeholder.root, &names) {
+            message.push_str(&format!("; did you mean `<{suggestion}>`?"));
+        } else if names.is_empty() {
+            message.push_str("; this function has no named parameters");
+        } else {
+            message.push_str(&format!("; the parameters are {}", one_of(&names)));
+        }
+        errors.at(span, message);
+        return None;
+    };
+    if placeholder.fields.is_empty() {
+        // A missing `KeyPart` is reported at the parameter's name in the signature.
+        let ident = param.ident;
+        Some(KeyPiece::Value {
+            expr: quote!(#ident),
+            span: ident.span(),
+        })
+    } else {
+        let mut ident = param.ident.clone();
+        ident.set_span(span);
+        Some(KeyPiece::Value {
+            expr: quote!(#ident #(.#fields)*),
+            span,
+        })
+    }
+}
+
+/// `module::path::fn_name` then `:` and the key form of each argument; the receiver is left
+/// out (instances do not have a key form; use `<self.field>` in a template).
+fn default_key(func: &ItemFn, errors: &mut Errors) -> Vec<KeyPiece> {
+    let name = func.sig.ident.to_string();
+    let mut pieces = vec![KeyPiece::Literal(quote!(
+        ::core::concat!(::core::module_path!(), "::", #name)
+    ))];
+    for input in &func.sig.inputs {
+        let FnArg::Typed(PatType { pat, .. }) = input else {
+            continue;
+        };
+        match &**pat {
+            Pat::Ident(pat) if pat.subpat.is_none() => {
+                let ident = &pat.ident;
+                pieces.push(KeyPiece::Literal(quote!(":")));
+                pieces.push(KeyPiece::Value {
+                    expr: quote!(#ident),
+                    span: ident.span(),
+                });
+            }
+            other => errors.spanned(
+                other,
+                "this parameter has no name to put in the default key; bind it to a name, or give the key with `key = \"...\"`",
+            ),
+        }
+    }
+    pieces
+}

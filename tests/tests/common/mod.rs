@@ -1,0 +1,4 @@
+//! Shared bodies of the behaviour tests, included by each test binary with `mod common;`.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod cached_suite;

@@ -1,0 +1,28 @@
+//! trybuild ui tests for the macros: `tests/ui/<macro>/{pass,fail}`.
+//!
+//! Compiler messages change between Rust versions, so the `.stderr` files are pinned to one
+//! toolchain and the test runs only there. Regenerate with `TRYBUILD=overwrite`, then read
+//! every changed `.stderr`.
+
+/// The toolchain the `.stderr` files were written with.
+const PINNED: &str = "rustc 1.95.";
+
+#[test]
+fn ui() {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let version = std::process::Command::new(rustc)
+        .arg("--version")
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+        .unwrap_or_default();
+    if !version.starts_with(PINNED) {
+        eprintln!(
+            "skipping ui tests: they are pinned to `{PINNED}*`, this is `{}`",
+            version.trim()
+        );
+        return;
+    }
+    let cases = trybuild::TestCases::new();
+    cases.pass("ui/cached/pass/*.rs");
+    cases.compile_fail("ui/cached/fail/*.rs");
+}

@@ -1,0 +1,6 @@
+use cache_core::cached;
+
+#[cached(key = "config")]
+struct Config;
+
+fn main() {}
