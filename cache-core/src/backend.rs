@@ -183,6 +183,15 @@ pub trait CacheBackend: Send + Sync + 'static {
         None
     }
 
+    /// Calls `visit` with the in-process decoded value under `key`, if there is one, without
+    /// cloning it: the macro runtime's hit path. The default goes through
+    /// [`get_shared`](Self::get_shared); in-process backends override it to borrow in place.
+    fn visit_shared(&self, key: &str, visit: &mut dyn FnMut(&(dyn Any + Send + Sync))) {
+        if let Some(shared) = self.get_shared(key) {
+            visit(&*shared);
+        }
+    }
+
     /// Stores `encoded` under `key` like [`set`](Self::set), and, in an in-process backend, the
     /// decoded `value` beside it for [`get_shared`](Self::get_shared).
     async fn set_shared(
@@ -287,6 +296,9 @@ impl<B: CacheBackend + ?Sized> CacheBackend for Arc<B> {
     }
     fn get_shared(&self, key: &str) -> Option<SharedValue> {
         (**self).get_shared(key)
+    }
+    fn visit_shared(&self, key: &str, visit: &mut dyn FnMut(&(dyn Any + Send + Sync))) {
+        (**self).visit_shared(key, visit);
     }
     async fn set_shared(
         &self,

@@ -59,6 +59,7 @@ enum Repr {
 impl KeyBuf {
     /// An empty key.
     #[must_use]
+    #[inline]
     pub const fn new() -> Self {
         Self {
             repr: Repr::Inline {
@@ -69,6 +70,7 @@ impl KeyBuf {
     }
 
     /// Appends template text as it is, without escaping.
+    #[inline]
     pub fn push_literal(&mut self, text: &str) {
         match &mut self.repr {
             Repr::Inline { len, bytes } => {
@@ -90,6 +92,7 @@ impl KeyBuf {
     }
 
     /// Appends `value` in its escaped key form.
+    #[inline]
     pub fn push_part<P: KeyPart + ?Sized>(&mut self, value: &P) {
         value.write_key(self);
     }
@@ -117,6 +120,7 @@ impl KeyBuf {
 
     /// The key built so far.
     #[must_use]
+    #[inline]
     pub fn as_str(&self) -> &str {
         match &self.repr {
             Repr::Inline { len, bytes } => inline_str(&bytes[..usize::from(*len)]),
@@ -136,11 +140,15 @@ impl KeyBuf {
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
-/// Only complete `&str`s and ASCII escapes are ever written into the inline buffer, so its
-/// filled part is always UTF-8; the check is cheap on short ASCII and keeps this crate free
-/// of `unsafe`.
+/// The filled part of the inline buffer as text, without re-validating it on every hit.
+#[inline]
+#[allow(unsafe_code)]
 fn inline_str(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes).unwrap_or_default()
+    // SAFETY: `bytes` is always `bytes[..len]` of an inline `KeyBuf` (or the 3-byte ASCII
+    // escape in `push_escaped`). `Repr` is private to this module, and the only writes into
+    // the inline buffer are `push_literal`'s copies of whole `&str`s, appended at `len`, so the
+    // filled part is a concatenation of valid UTF-8 strings, which is valid UTF-8.
+    unsafe { std::str::from_utf8_unchecked(bytes) }
 }
 
 impl Default for KeyBuf {
@@ -220,7 +228,29 @@ macro_rules! key_part_via_display {
     )*};
 }
 
-key_part_via_display!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, bool, char);
+key_part_via_display!(f32, f64, char);
+
+macro_rules! key_part_integer {
+    ($($ty:ty),*) => {$(
+        impl KeyPart for $ty {
+            #[inline]
+            fn write_key(&self, key: &mut KeyBuf) {
+                // Digits and `-` are never escaped: the same key form as `Display`, without
+                // the formatting machinery on the hit path.
+                key.push_literal(itoa::Buffer::new().format(*self));
+            }
+        }
+    )*};
+}
+
+key_part_integer!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+
+impl KeyPart for bool {
+    #[inline]
+    fn write_key(&self, key: &mut KeyBuf) {
+        key.push_literal(if *self { "true" } else { "false" });
+    }
+}
 
 impl KeyPart for str {
     fn write_key(&self, key: &mut KeyBuf) {

@@ -1,8 +1,10 @@
 //! Which backend a cached function uses: the process-wide default, named backends, and
 //! task-scoped overrides for tests.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use arc_swap::ArcSwap;
@@ -33,6 +35,18 @@ struct Scope {
 
 tokio::task_local! {
     static SCOPE: Scope;
+}
+
+/// Set by the first [`with_backend`] / [`with_named_backend`]: until then no task can be in a
+/// scope, and the hit path skips the task-local lookup.
+static SCOPES_USED: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// Each thread's view of [`GLOBAL`]: validating it is one atomic load, where `load()` on
+    /// the `ArcSwap` itself takes a debt slot. A thread keeps a replaced table alive until its
+    /// next lookup; tables are tiny and replaced only at start-up.
+    static LOCAL: RefCell<arc_swap::Cache<&'static ArcSwap<Backends>, Arc<Backends>>> =
+        RefCell::new(arc_swap::Cache::new(&*GLOBAL));
 }
 
 /// Installs `backend` as the process-wide default, used by every cached function that names
@@ -92,24 +106,46 @@ pub fn backend(name: Option<&str>) -> DynBackend {
 
 /// Resolves the backend for `name` and hands it to `f`; the global path does not clone the
 /// `Arc`, so the macro's hit path pays no reference-count traffic for it.
+#[inline]
 pub(crate) fn with_resolved<R>(name: Option<&str>, f: impl FnOnce(&DynBackend) -> R) -> R {
-    let scoped = SCOPE.try_with(|scope| {
-        name.and_then(|name| scope.named.get(name))
-            .or(scope.default.as_ref())
-            .cloned()
-    });
-    if let Ok(Some(backend)) = scoped {
-        return f(&backend);
+    if SCOPES_USED.load(Ordering::Relaxed) {
+        let scoped = SCOPE.try_with(|scope| {
+            name.and_then(|name| scope.named.get(name))
+                .or(scope.default.as_ref())
+                .cloned()
+        });
+        if let Ok(Some(backend)) = scoped {
+            return f(&backend);
+        }
     }
-    let global = GLOBAL.load();
-    let backend = match name {
+    let mut f = Some(f);
+    let cached = LOCAL.try_with(|local| {
+        let mut local = local.try_borrow_mut().ok()?;
+        let global = local.load();
+        f.take().map(|f| f(resolve(global, name)))
+    });
+    match (cached, f) {
+        (Ok(Some(result)), _) => result,
+        // Thread-local unavailable (thread teardown) or re-entered: the shared path.
+        (_, Some(f)) => f(resolve(&GLOBAL.load(), name)),
+        (_, None) => unreachable_resolution(),
+    }
+}
+
+fn resolve<'a>(global: &'a Backends, name: Option<&str>) -> &'a DynBackend {
+    match name {
         None => &global.default,
         Some(name) => global.named.get(name).unwrap_or_else(|| {
             tracing::warn!(backend = name, "no backend registered under this name; using the default");
             &global.default
         }),
-    };
-    f(backend)
+    }
+}
+
+/// `f` is taken only inside the thread-local closure, which then returns its result.
+#[cold]
+fn unreachable_resolution() -> ! {
+    unreachable!("backend resolution consumed its callback without a result")
 }
 
 /// Runs `future` with `backend` serving every cached call made in it, named or not, instead of
@@ -150,5 +186,6 @@ pub async fn with_named_backend<F: Future>(
 }
 
 fn current_scope() -> Scope {
+    SCOPES_USED.store(true, Ordering::Relaxed);
     SCOPE.try_with(Scope::clone).unwrap_or_default()
 }

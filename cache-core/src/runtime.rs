@@ -159,14 +159,19 @@ where
         site.state().counters.hit();
         return (shape.load)(value);
     }
-    miss(site, key, shape, body).await
+    // Boxed: the miss path's state (flights, backend calls, timeouts) would otherwise make
+    // every caller's future several hundred bytes larger, hits included.
+    Box::pin(miss(site, key, shape, body)).await
 }
 
 /// The in-process fast path: no allocation, no decode, no reference count on the registry.
 #[inline]
 fn local_hit<S: Cacheable>(site: &Site, key: &str) -> Option<S> {
-    let shared = with_resolved(site.backend, |backend| backend.get_shared(key))?;
-    shared.downcast_ref::<S>().cloned()
+    let mut hit = None;
+    with_resolved(site.backend, |backend| {
+        backend.visit_shared(key, &mut |shared| hit = shared.downcast_ref::<S>().cloned());
+    });
+    hit
 }
 
 async fn miss<R, S, Store, Load, Body, Fut>(

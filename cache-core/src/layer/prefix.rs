@@ -128,6 +128,9 @@ impl<B: CacheBackend> CacheBackend for Prefix<B> {
     fn get_shared(&self, key: &str) -> Option<SharedValue> {
         self.inner.get_shared(&self.key(key))
     }
+    fn visit_shared(&self, key: &str, visit: &mut dyn FnMut(&(dyn std::any::Any + Send + Sync))) {
+        self.inner.visit_shared(&self.key(key), visit);
+    }
     async fn set_shared(
         &self,
         key: &str,

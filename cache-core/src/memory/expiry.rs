@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Mutex;
 
-use tokio::time::Instant;
+use super::clock::Instant;
 
 use super::Store;
 

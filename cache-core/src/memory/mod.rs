@@ -1,6 +1,7 @@
 //! [`MemoryBackend`]: the embedded default, no server needed.
 
 mod builder;
+mod clock;
 mod expiry;
 mod rate_limit;
 
@@ -10,13 +11,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use quick_cache::sync::{Cache, DefaultLifecycle, EntryAction, EntryResult};
-use tokio::time::Instant;
 
 pub use builder::MemoryBackendBuilder;
 
 use crate::backend::{SharedValue, check_ttl};
 use crate::key::glob_match;
 use crate::{CacheBackend, Error, ErrorKind, KeyTtl, Result};
+use clock::Instant;
 use expiry::ExpiryQueue;
 
 /// One stored value: the bytes every reader can see, the decoded value the macro runtime
@@ -143,6 +144,7 @@ impl MemoryBackend {
         self.inner.reap(usize::MAX)
     }
 
+    #[inline]
     fn live(&self, key: &str) -> Option<Arc<Entry>> {
         let entry = self.inner.store.get(key)?;
         if entry.expires_at.is_some_and(|at| at <= Instant::now()) {
@@ -381,6 +383,13 @@ impl CacheBackend for MemoryBackend {
 
     fn get_shared(&self, key: &str) -> Option<SharedValue> {
         self.live(key)?.shared.clone()
+    }
+
+    #[inline]
+    fn visit_shared(&self, key: &str, visit: &mut dyn FnMut(&(dyn std::any::Any + Send + Sync))) {
+        if let Some(shared) = self.live(key).as_ref().and_then(|entry| entry.shared.as_ref()) {
+            visit(&**shared);
+        }
     }
 
     async fn set_shared(

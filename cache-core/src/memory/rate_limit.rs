@@ -124,7 +124,8 @@ pub(super) fn decide(
         let Some((shared, ttl_us)) = write else {
             return Ok((None, decision));
         };
-        let expires_at = now + Duration::from_micros(ttl_us);
+        // The algorithm runs on tokio's clock; the entry expires on the store's own clock.
+        let expires_at = super::clock::Instant::now() + Duration::from_micros(ttl_us);
         if current.is_some() {
             replaced_until = Some(expires_at);
         }

@@ -1,0 +1,95 @@
+//! The clock the memory backend measures TTLs on.
+//!
+//! Reading the clock is on every hit of an entry with a TTL, so by default it is the kernel's
+//! coarse monotonic clock (`CLOCK_MONOTONIC_COARSE`: a memory read, no TSC, resolution of a
+//! few milliseconds; an entry may outlive its TTL by that much). With the `test-util` feature
+//! (and in this crate's own tests) it is tokio's clock instead, so tests can pause and advance
+//! time with `tokio::time::{pause, advance}`.
+
+use std::ops::Add;
+use std::time::Duration;
+
+/// A point on the backend's clock, in nanoseconds from an arbitrary origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Instant(u64);
+
+impl Instant {
+    #[inline]
+    pub(crate) fn now() -> Self {
+        Self(source::now_nanos())
+    }
+
+    pub(crate) fn saturating_duration_since(self, earlier: Self) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl Add<Duration> for Instant {
+    type Output = Self;
+
+    fn add(self, duration: Duration) -> Self {
+        let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+        Self(self.0.saturating_add(nanos))
+    }
+}
+
+#[cfg(any(test, feature = "test-util"))]
+mod source {
+    use std::sync::LazyLock;
+
+    static ORIGIN: LazyLock<std::time::Instant> = LazyLock::new(std::time::Instant::now);
+
+    /// tokio's clock: the real one, or the paused test clock inside a paused runtime.
+    pub(super) fn now_nanos() -> u64 {
+        let now = tokio::time::Instant::now().into_std();
+        u64::try_from(now.saturating_duration_since(*ORIGIN).as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+#[cfg(not(any(test, feature = "test-util")))]
+mod source {
+    pub(super) use super::coarse::now_nanos;
+}
+
+// Under `test-util` only this module's own test reads it.
+#[cfg_attr(feature = "test-util", allow(dead_code))]
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod coarse {
+    use rustix::time::{ClockId, clock_gettime};
+
+    #[inline]
+    pub(crate) fn now_nanos() -> u64 {
+        let now = clock_gettime(ClockId::MonotonicCoarse);
+        let secs = u64::try_from(now.tv_sec).unwrap_or(0);
+        let nanos = u64::try_from(now.tv_nsec).unwrap_or(0);
+        secs.saturating_mul(1_000_000_000).saturating_add(nanos)
+    }
+}
+
+#[cfg_attr(feature = "test-util", allow(dead_code))]
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+mod coarse {
+    use std::sync::LazyLock;
+
+    static ORIGIN: LazyLock<std::time::Instant> = LazyLock::new(std::time::Instant::now);
+
+    pub(crate) fn now_nanos() -> u64 {
+        u64::try_from(ORIGIN.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    /// The production clock (not the one this crate's tests run on) is monotonic, follows real
+    /// time, and is fine-grained enough for TTLs.
+    #[test]
+    fn the_coarse_clock_follows_real_time() {
+        let start = super::coarse::now_nanos();
+        std::thread::sleep(Duration::from_millis(50));
+        let elapsed = Duration::from_nanos(super::coarse::now_nanos() - start);
+        assert!(elapsed >= Duration::from_millis(35), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    }
+}
