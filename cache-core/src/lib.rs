@@ -4,6 +4,20 @@
 //! embedded [`MemoryBackend`] by default, Redis through `cache-redis`, or your own.
 //!
 //! ```
+//! # #[cfg(feature = "macros")] mod with_macros {
+//! use cache_core::cached;
+//! # #[derive(Clone, serde::Serialize, serde::Deserialize)] pub struct User { pub id: u64 }
+//!
+//! #[cached(key = "user:<id>", ttl = 300)]
+//! pub async fn get_user(id: u64) -> Result<User, String> {
+//!     Ok(User { id }) // runs on a miss; `Ok` values are kept for 5 minutes under `user:<id>`
+//! }
+//! # }
+//! ```
+//!
+//! The backends can also be used directly:
+//!
+//! ```
 //! use cache_core::{MemoryBackend, CacheBackendExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> cache_core::Result<()> {

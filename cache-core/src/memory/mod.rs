@@ -71,10 +71,12 @@ type Store =
 /// - **Bounded.** At most [`max_entries`](MemoryBackendBuilder::max_entries) entries (default
 ///   100 000), or [`max_bytes`](MemoryBackendBuilder::max_bytes) of keys and values. Past the
 ///   bound, quick_cache's S3-FIFO-style policy evicts cold entries first.
-/// - **Expiry.** Each entry has its own TTL, measured on tokio's clock (so tests can use paused
-///   time). An expired entry is never returned; it is reclaimed by later writes, which each
-///   remove a few due entries from a time-ordered queue (no full scan), or at once by
-///   [`purge_expired`](Self::purge_expired).
+/// - **Expiry.** Each entry has its own TTL, measured on the kernel's coarse monotonic clock
+///   (cheap enough to read on every hit; an entry may outlive its TTL by a few milliseconds).
+///   With the `test-util` feature TTLs are measured on tokio's clock instead, so tests can
+///   pause and advance time. An expired entry is never returned; it is reclaimed by later
+///   writes, which each remove a few due entries from a time-ordered queue (no full scan), or
+///   at once by [`purge_expired`](Self::purge_expired).
 /// - **Atomic.** `increment`, `set_if_absent` and `expire` are read-modify-write operations
 ///   under the key's shard lock.
 /// - **Typed fast path.** Values stored by the macro runtime keep their decoded form beside
