@@ -1,1 +1,47 @@
-//! A Redis backend for `cache-core`.
+//! A Redis backend for `cache-core`: standalone, Redis Cluster and Sentinel.
+//!
+//! [`RedisBackend`] implements the whole [`CacheBackend`](cache_core::CacheBackend) contract,
+//! so every `#[cached]` function works unchanged on it:
+//!
+//! ```no_run
+//! use cache_redis::{RedisBackend, RedisConfig};
+//!
+//! # async fn run() -> cache_core::Result<()> {
+//! // REDIS_URL / REDIS_HOST / REDIS_PORT / REDIS_PASSWORD / REDIS_DB / REDIS_KEY_PREFIX /
+//! // REDIS_DEFAULT_TTL, see `RedisConfig::from_env`.
+//! let redis = RedisBackend::connect(RedisConfig::from_env()?).await?;
+//! cache_core::set_global_backend(redis);
+//! # Ok(()) }
+//! ```
+//!
+//! # What is stored
+//!
+//! `#[cached(key = "user:<id>")]` called with `id = 7` on a backend with prefix `app:` stores
+//! the JSON of the value under `app:user:7`, with the function's TTL, so `redis-cli GET
+//! app:user:7` and other languages can read it (key format: [`cache_core::key`]).
+//!
+//! # Plain Redis
+//!
+//! [`RedisBackend::connection`] hands out the shared connection for hashes, lists, sets, sorted
+//! sets and scripts through [`redis::AsyncCommands`]; [`RedisBackend::pubsub`] opens a
+//! pub/sub connection; [`RedisBackend::health_check`] and [`RedisBackend::info`] serve health
+//! endpoints. This crate re-exports [`redis`] so the versions match.
+//!
+//! # Features
+//!
+//! - `tls`: `rediss://` URLs and [`RedisConfig::tls`], through rustls (ring provider, system
+//!   root certificates).
+#![doc(test(attr(deny(warnings), allow(dead_code))))]
+
+mod backend;
+mod config;
+mod connection;
+mod error;
+mod info;
+mod scripts;
+
+pub use backend::RedisBackend;
+pub use config::{ENV_VARS, RedisConfig, RetryPolicy, Topology};
+pub use connection::RedisConnection;
+pub use info::ServerInfo;
+pub use redis;

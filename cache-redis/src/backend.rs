@@ -1,0 +1,797 @@
+//! [`RedisBackend`]: the [`CacheBackend`] contract on Redis.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use cache_core::key::glob_escape;
+use cache_core::{CacheBackend, Error, ErrorKind, KeyTtl, Result, check_ttl};
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+use redis::{Cmd, FromRedisValue, Pipeline, Script, ToRedisArgs, Value};
+
+use crate::config::RedisConfig;
+use crate::connection::{self, RedisConnection};
+use crate::error::{from_redis, is_retriable};
+use crate::info::ServerInfo;
+use crate::scripts;
+
+/// How many keys one `SCAN` step asks for, and at most how many one `UNLINK` removes.
+const SCAN_COUNT: usize = 1000;
+
+/// A [`CacheBackend`] on Redis: standalone, Cluster or Sentinel.
+///
+/// - **One connection.** Standalone: one multiplexed [`ConnectionManager`] that reconnects by
+///   itself (no pool: concurrent requests are pipelined on one socket). Cluster: the redis-rs
+///   async cluster client (one socket per node; follows `MOVED`/`ASK`). Sentinel: a connection
+///   to the primary the sentinels name, re-resolved after a failover.
+/// - **Bounded.** Every operation answers within about the configured response timeout (plus
+///   the connect timeout while reconnecting, plus retries); a hung server gives
+///   [`ErrorKind::Timeout`], never a hang.
+/// - **Retries** idempotent operations after connection errors (see
+///   [`RetryPolicy`](crate::RetryPolicy)).
+/// - **Keys** are `prefix + key`, applied here and nowhere else. `delete_pattern` and `clear`
+///   walk the keyspace with `SCAN MATCH <escaped prefix><pattern>` (on every primary of a
+///   Cluster) and `UNLINK` in batches; `KEYS` and `FLUSHDB` are never used. `clear` without a
+///   prefix is refused unless [`RedisConfig::allow_unprefixed_clear`] allows it.
+/// - **Values** are stored as the bytes given: the JSON `#[cached]` writes is readable by
+///   `redis-cli` and other languages.
+/// - **Atomic compound operations** ([`increment_with_ttl`](Self::increment_with_ttl),
+///   [`delete_if_equals`](Self::delete_if_equals), [`get_with_ttl`](Self::get_with_ttl),
+///   [`eval`](Self::eval)) run as Lua scripts by SHA, reloaded transparently after
+///   `SCRIPT FLUSH` or a restart.
+///
+/// [`ConnectionManager`]: redis::aio::ConnectionManager
+///
+/// ```no_run
+/// use cache_core::{CacheBackendExt, set_global_backend};
+/// use cache_redis::{RedisBackend, RedisConfig};
+/// use std::time::Duration;
+///
+/// # async fn run() -> cache_core::Result<()> {
+/// let config = RedisConfig::from_url("redis://127.0.0.1:6379/0")?
+///     .key_prefix("myapp:")
+///     .response_timeout(Duration::from_millis(500));
+/// let redis = RedisBackend::connect(config).await?;
+/// redis.set_value("greeting", &"hello", Some(Duration::from_secs(60))).await?; // key `myapp:greeting`
+/// set_global_backend(redis); // every #[cached] function now uses Redis
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisBackend {
+    connection: RedisConnection,
+    client: Option<redis::Client>,
+    config: RedisConfig,
+    op_timeout: Duration,
+}
+
+impl std::fmt::Debug for RedisBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBackend")
+            .field("connection", &self.connection)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisBackend {
+    /// Connects to the deployment `config` describes and checks that it answers.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] for settings that cannot work (zero timeouts or TTL, TLS
+    /// without the `tls` feature); [`ErrorKind::Connection`] or [`ErrorKind::Timeout`] if the
+    /// server (or, for Sentinel, any sentinel) cannot be reached or refuses the login.
+    ///
+    /// ```no_run
+    /// # async fn run() -> cache_core::Result<()> {
+    /// let cluster = cache_redis::RedisBackend::connect(
+    ///     cache_redis::RedisConfig::cluster(["10.0.0.1:7000", "10.0.0.2:7000"])?.key_prefix("app:"),
+    /// )
+    /// .await?;
+    /// # let _ = cluster; Ok(()) }
+    /// ```
+    pub async fn connect(config: RedisConfig) -> Result<Self> {
+        config.validate()?;
+        let connected = connection::connect(&config).await?;
+        let backend = Self {
+            connection: connected.connection,
+            client: connected.client,
+            op_timeout: config.response_timeout + config.connect_timeout,
+            config,
+        };
+        backend.ping().await?;
+        tracing::debug!(topology = ?backend.config.topology, prefix = backend.config.key_prefix, "redis backend connected");
+        Ok(backend)
+    }
+
+    /// The configuration this backend was built from (the password stays hidden).
+    #[must_use]
+    pub fn config(&self) -> &RedisConfig {
+        &self.config
+    }
+
+    /// The shared connection, for direct Redis work (hashes, lists, sets, sorted sets, ...)
+    /// with [`redis::AsyncCommands`]. See [`RedisConnection`] for what not to send on it.
+    #[must_use]
+    pub fn connection(&self) -> RedisConnection {
+        self.connection.clone()
+    }
+
+    /// A `redis::Client` for the server (standalone) or the current primary (Sentinel), to
+    /// open dedicated connections for blocking commands or `WATCH`. `None` on a Cluster: build
+    /// a [`redis::cluster::ClusterClient`] for that.
+    ///
+    /// # Errors
+    ///
+    /// Never for standalone and Cluster; for Sentinel, as resolving the primary can fail.
+    pub async fn client(&self) -> Result<Option<redis::Client>> {
+        if let Some(client) = &self.client {
+            return Ok(Some(client.clone()));
+        }
+        self.connection
+            .current_client()
+            .await
+            .map_err(|e| from_redis(e, "client"))
+    }
+
+    /// A dedicated pub/sub connection (standalone and Sentinel).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unsupported`] on a Cluster; connection errors otherwise.
+    ///
+    /// ```no_run
+    /// # async fn run(backend: &cache_redis::RedisBackend) -> cache_core::Result<()> {
+    /// let mut pubsub = backend.pubsub().await?;
+    /// pubsub.subscribe("events").await.map_err(|e| cache_core::Error::new(cache_core::ErrorKind::Backend, e.to_string()))?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn pubsub(&self) -> Result<redis::aio::PubSub> {
+        let client = self.client().await?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Unsupported,
+                "pub/sub through the backend is not supported on a Cluster; use a ClusterClient",
+            )
+        })?;
+        client
+            .get_async_pubsub()
+            .await
+            .map_err(|e| from_redis(e, "pubsub"))
+    }
+
+    /// `key` with the backend's prefix in front, as it is stored in Redis.
+    ///
+    /// ```no_run
+    /// # async fn run(backend: cache_redis::RedisBackend) {
+    /// assert_eq!(backend.prefixed_key("user:7"), format!("{}user:7", backend.config().prefix()));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn prefixed_key(&self, key: &str) -> String {
+        let prefix = &self.config.key_prefix;
+        let mut full = String::with_capacity(prefix.len() + key.len());
+        full.push_str(prefix);
+        full.push_str(key);
+        full
+    }
+
+    /// Checks the server answers `PING` and that the backend's scripts are loaded (loading
+    /// them if not), and returns the `PING` round-trip time.
+    ///
+    /// # Errors
+    ///
+    /// The connection or timeout error when the server does not answer.
+    pub async fn health_check(&self) -> Result<Duration> {
+        let started = tokio::time::Instant::now();
+        self.ping().await?;
+        let elapsed = started.elapsed();
+        for script in scripts::all() {
+            // `SCRIPT LOAD` goes to every node of a Cluster.
+            self.run("script load", true, |mut con| async move {
+                script.load_async(&mut con).await
+            })
+            .await?;
+        }
+        Ok(elapsed)
+    }
+
+    /// A summary of `INFO` (summed over every primary of a Cluster).
+    ///
+    /// # Errors
+    ///
+    /// Connection and timeout errors.
+    pub async fn info(&self) -> Result<ServerInfo> {
+        let mut info = ServerInfo::default();
+        let mut cmd = redis::cmd("INFO");
+        cmd.arg("all");
+        if self.connection.is_cluster() {
+            for (host, port) in self.cluster_primaries().await? {
+                let text: String = self
+                    .query_routed("info", &cmd, by_address(&host, port))
+                    .await?;
+                info.add_node(&text);
+            }
+        } else {
+            let text: String = self.query("info", true, &cmd).await?;
+            info.add_node(&text);
+        }
+        Ok(info)
+    }
+
+    /// The server's clock (`TIME`), for decisions several clients must agree on.
+    ///
+    /// # Errors
+    ///
+    /// Connection and timeout errors.
+    pub async fn server_time(&self) -> Result<SystemTime> {
+        let (seconds, micros): (u64, u64) = self.query("time", true, &redis::cmd("TIME")).await?;
+        Ok(UNIX_EPOCH + Duration::from_secs(seconds) + Duration::from_micros(micros))
+    }
+
+    /// Adds `delta` to the counter under `key` and gives it `ttl` if it has no TTL yet (it was
+    /// just created), atomically (a Lua script). The fixed-window counter of rate limiting:
+    /// unlike `INCR` followed by a separate `EXPIRE`, a crash in between can never leave a
+    /// counter that lives forever.
+    ///
+    /// Not retried: a request that timed out may have been counted.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] for a zero `ttl`, [`ErrorKind::NotAnInteger`] if the key
+    /// holds something else, connection and timeout errors.
+    pub async fn increment_with_ttl(&self, key: &str, delta: i64, ttl: Duration) -> Result<i64> {
+        check_ttl(Some(ttl))?;
+        let key = self.prefixed_key(key);
+        self.script(
+            "increment_with_ttl",
+            false,
+            &scripts::INCREMENT_WITH_TTL,
+            &[&key],
+            |inv| {
+                inv.arg(delta).arg(ttl_millis(ttl));
+            },
+        )
+        .await
+    }
+
+    /// Removes `key` only if it holds exactly `expected`, atomically (a Lua script); returns
+    /// whether it did. The safe release of a lock held under a random token.
+    ///
+    /// # Errors
+    ///
+    /// Connection and timeout errors.
+    pub async fn delete_if_equals(&self, key: &str, expected: &[u8]) -> Result<bool> {
+        let key = self.prefixed_key(key);
+        let removed: i64 = self
+            .script(
+                "delete_if_equals",
+                false,
+                &scripts::DELETE_IF_EQUALS,
+                &[&key],
+                |inv| {
+                    inv.arg(expected);
+                },
+            )
+            .await?;
+        Ok(removed == 1)
+    }
+
+    /// The value under `key` and its remaining lifetime, read atomically (a Lua script).
+    ///
+    /// # Errors
+    ///
+    /// Connection and timeout errors.
+    pub async fn get_with_ttl(&self, key: &str) -> Result<Option<(Bytes, KeyTtl)>> {
+        let key = self.prefixed_key(key);
+        let (value, pttl): (Option<Vec<u8>>, i64) = self
+            .script(
+                "get_with_ttl",
+                true,
+                &scripts::GET_WITH_TTL,
+                &[&key],
+                |_| {},
+            )
+            .await?;
+        Ok(value.map(|value| (Bytes::from(value), key_ttl(pttl))))
+    }
+
+    /// Runs `script` by SHA (loading it on `NOSCRIPT`) with `keys` — prefixed by the backend —
+    /// as `KEYS` and `args` as `ARGV`. For atomic operations of your own.
+    ///
+    /// On a Cluster every key of one script must be in one hash slot: give them a common
+    /// `{hash tag}` (`rl:{user:42}`, `rl:{user:42}:log`). Keys in different slots are refused
+    /// here with [`ErrorKind::InvalidInput`] before anything is sent. The script is not retried
+    /// after connection errors.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] for keys in several slots (Cluster only),
+    /// [`ErrorKind::Backend`] for a script error, connection and timeout errors.
+    ///
+    /// ```no_run
+    /// use std::sync::LazyLock;
+    /// use cache_redis::redis::Script;
+    ///
+    /// static SWAP: LazyLock<Script> = LazyLock::new(|| {
+    ///     Script::new("return redis.call('GETSET', KEYS[1], ARGV[1])")
+    /// });
+    ///
+    /// # async fn run(backend: &cache_redis::RedisBackend) -> cache_core::Result<()> {
+    /// let old: Option<String> = backend.eval(&SWAP, &["config:{v}"], &["2"]).await?;
+    /// # let _ = old; Ok(()) }
+    /// ```
+    pub async fn eval<T, A>(&self, script: &Script, keys: &[&str], args: &[A]) -> Result<T>
+    where
+        T: FromRedisValue,
+        A: ToRedisArgs,
+    {
+        let keys: Vec<String> = keys.iter().map(|key| self.prefixed_key(key)).collect();
+        if let (true, Some((first, rest))) = (self.connection.is_cluster(), keys.split_first()) {
+            let slot = scripts::slot(first.as_bytes());
+            if rest.iter().any(|key| scripts::slot(key.as_bytes()) != slot) {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    "the keys of one script must share a hash slot on a Cluster; give them a common `{tag}`",
+                ));
+            }
+        }
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.script("eval", false, script, &refs, |inv| {
+            for arg in args {
+                inv.arg(arg);
+            }
+        })
+        .await
+    }
+
+    async fn script<T: FromRedisValue>(
+        &self,
+        op: &'static str,
+        idempotent: bool,
+        script: &Script,
+        keys: &[&str],
+        args: impl Fn(&mut redis::ScriptInvocation<'_>),
+    ) -> Result<T> {
+        self.run(op, idempotent, |mut con| {
+            let mut invocation = script.prepare_invoke();
+            for key in keys {
+                invocation.key(*key);
+            }
+            args(&mut invocation);
+            async move {
+                // `invoke_async` loads the script on NOSCRIPT and retries once; another flush
+                // can land between that load and the retry. NOSCRIPT means nothing ran, so
+                // trying again is safe even for scripts that are not idempotent.
+                let mut reloads = 0;
+                loop {
+                    match invocation.invoke_async(&mut con).await {
+                        Err(error) if is_noscript(&error) && reloads < 3 => reloads += 1,
+                        outcome => break outcome,
+                    }
+                }
+            }
+        })
+        .await
+    }
+
+    /// Runs one attempt per call of `attempt`, each bounded by the operation timeout; retries
+    /// retriable errors of idempotent operations per the retry policy.
+    async fn run<T, F, Fut>(&self, op: &'static str, idempotent: bool, mut attempt: F) -> Result<T>
+    where
+        F: FnMut(RedisConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let mut retry = 0;
+        loop {
+            let outcome =
+                tokio::time::timeout(self.op_timeout, attempt(self.connection.clone())).await;
+            match outcome {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(error)) => {
+                    if idempotent && retry < self.config.retry.max_retries() && is_retriable(&error)
+                    {
+                        retry += 1;
+                        let wait = self.config.retry.backoff(retry);
+                        tracing::debug!(op, retry, ?wait, %error, "redis operation failed; retrying");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    return Err(from_redis(error, op));
+                }
+                Err(_) => {
+                    return Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!("redis {op}: no answer within {:?}", self.op_timeout),
+                    ));
+                }
+            }
+        }
+    }
+
+    async fn query<T: FromRedisValue>(
+        &self,
+        op: &'static str,
+        idempotent: bool,
+        cmd: &Cmd,
+    ) -> Result<T> {
+        self.run(op, idempotent, |mut con| async move {
+            cmd.query_async(&mut con).await
+        })
+        .await
+    }
+
+    async fn query_pipe<T: FromRedisValue>(
+        &self,
+        op: &'static str,
+        idempotent: bool,
+        pipe: &Pipeline,
+    ) -> Result<T> {
+        self.run(op, idempotent, |mut con| async move {
+            pipe.query_async(&mut con).await
+        })
+        .await
+    }
+
+    /// A command sent to one node of the Cluster.
+    async fn query_routed<T: FromRedisValue>(
+        &self,
+        op: &'static str,
+        cmd: &Cmd,
+        route: RoutingInfo,
+    ) -> Result<T> {
+        let Some(cluster) = self.connection.as_cluster() else {
+            return self.query(op, true, cmd).await;
+        };
+        let value = self
+            .run(op, true, |_| {
+                let mut cluster = cluster.clone();
+                let cmd = cmd.clone();
+                let route = route.clone();
+                async move { cluster.route_command(cmd, route).await }
+            })
+            .await?;
+        T::from_redis_value(value).map_err(|e| from_redis(e.into(), op))
+    }
+
+    /// The `(host, port)` of every primary of the Cluster, from `CLUSTER NODES`.
+    async fn cluster_primaries(&self) -> Result<Vec<(String, u16)>> {
+        let mut cmd = redis::cmd("CLUSTER");
+        cmd.arg("NODES");
+        let text: String = self
+            .query_routed(
+                "cluster nodes",
+                &cmd,
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+            )
+            .await?;
+        let primaries = parse_primaries(&text);
+        if primaries.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Backend,
+                "CLUSTER NODES lists no primary",
+            ));
+        }
+        Ok(primaries)
+    }
+
+    /// `SCAN MATCH pattern` on one node (or the only one) and `UNLINK` what it finds, in
+    /// batches. Returns how many keys were removed.
+    async fn scan_and_unlink(&self, pattern: &str, node: Option<(&str, u16)>) -> Result<u64> {
+        let mut cursor: u64 = 0;
+        let mut removed = 0;
+        loop {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(SCAN_COUNT);
+            let (next, keys): (u64, Vec<Vec<u8>>) = match node {
+                Some((host, port)) => {
+                    self.query_routed("scan", &scan, by_address(host, port))
+                        .await?
+                }
+                None => self.query("scan", true, &scan).await?,
+            };
+            if !keys.is_empty() {
+                let mut unlink = redis::cmd("UNLINK");
+                unlink.arg(&keys);
+                let count: u64 = self.query("unlink", true, &unlink).await?;
+                removed += count;
+            }
+            if next == 0 {
+                return Ok(removed);
+            }
+            cursor = next;
+        }
+    }
+
+    async fn delete_matching(&self, full_pattern: &str) -> Result<u64> {
+        if self.connection.is_cluster() {
+            let mut removed = 0;
+            for (host, port) in self.cluster_primaries().await? {
+                removed += self
+                    .scan_and_unlink(full_pattern, Some((&host, port)))
+                    .await?;
+            }
+            Ok(removed)
+        } else {
+            self.scan_and_unlink(full_pattern, None).await
+        }
+    }
+
+    /// `prefix + key` as one command argument, written without an intermediate `String`.
+    fn key_arg<'a>(&'a self, key: &'a str) -> Prefixed<'a> {
+        Prefixed(&self.config.key_prefix, key)
+    }
+
+    fn effective_ttl(&self, ttl: Option<Duration>) -> Result<Option<Duration>> {
+        check_ttl(ttl)?;
+        Ok(ttl.or(self.config.default_ttl))
+    }
+
+    fn set_cmd(key: impl ToRedisArgs, value: &[u8], ttl: Option<Duration>) -> Cmd {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(key).arg(value);
+        if let Some(ttl) = ttl {
+            cmd.arg("PX").arg(ttl_millis(ttl));
+        }
+        cmd
+    }
+}
+
+/// A prefixed key as a single Redis argument.
+struct Prefixed<'a>(&'a str, &'a str);
+
+impl ToRedisArgs for Prefixed<'_> {
+    fn write_redis_args<W>(&self, out: &mut W)
+    where
+        W: ?Sized + redis::RedisWrite,
+    {
+        use std::io::Write as _;
+        let mut arg = out.writer_for_next_arg();
+        // Writing into the command's in-memory buffer cannot fail.
+        let _ = arg.write_all(self.0.as_bytes());
+        let _ = arg.write_all(self.1.as_bytes());
+    }
+}
+
+fn is_noscript(error: &redis::RedisError) -> bool {
+    error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+}
+
+fn by_address(host: &str, port: u16) -> RoutingInfo {
+    RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+        host: host.to_owned(),
+        port,
+    })
+}
+
+/// Primaries from `CLUSTER NODES`: `<id> <ip:port@cport[,hostname]> <flags> ...`, skipping
+/// failed nodes and nodes without an address.
+fn parse_primaries(text: &str) -> Vec<(String, u16)> {
+    let mut primaries = Vec::new();
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(_id), Some(address), Some(flags)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let flags: Vec<&str> = flags.split(',').collect();
+        if !flags.contains(&"master")
+            || flags
+                .iter()
+                .any(|f| matches!(*f, "fail" | "noaddr" | "handshake"))
+        {
+            continue;
+        }
+        let address = address.split(['@', ',']).next().unwrap_or_default();
+        if let Some((host, Ok(port))) = address
+            .rsplit_once(':')
+            .map(|(host, port)| (host, port.parse::<u16>()))
+            .filter(|(host, _)| !host.is_empty())
+        {
+            primaries.push((host.to_owned(), port));
+        }
+    }
+    primaries
+}
+
+/// A TTL in whole milliseconds for `PX`/`PEXPIRE`: at least 1 (a sub-millisecond TTL is not
+/// "no TTL"), at most what Redis accepts.
+fn ttl_millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis())
+        .unwrap_or(u64::MAX)
+        .clamp(1, i64::MAX as u64 / 2)
+}
+
+fn key_ttl(pttl: i64) -> KeyTtl {
+    match pttl {
+        -2 => KeyTtl::Missing,
+        -1 => KeyTtl::Persistent,
+        ms => KeyTtl::ExpiresIn(Duration::from_millis(ms.max(0).unsigned_abs())),
+    }
+}
+
+#[async_trait]
+impl CacheBackend for RedisBackend {
+    async fn get(&self, key: &str) -> Result<Option<Bytes>> {
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(self.key_arg(key));
+        let value: Option<Vec<u8>> = self.query("get", true, &cmd).await?;
+        Ok(value.map(Bytes::from))
+    }
+
+    async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<()> {
+        let ttl = self.effective_ttl(ttl)?;
+        let cmd = Self::set_cmd(self.key_arg(key), &value, ttl);
+        self.query("set", true, &cmd).await
+    }
+
+    async fn set_if_absent(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<bool> {
+        let ttl = self.effective_ttl(ttl)?;
+        let mut cmd = Self::set_cmd(self.key_arg(key), &value, ttl);
+        cmd.arg("NX");
+        let reply: Value = self.query("set nx", false, &cmd).await?;
+        Ok(!matches!(reply, Value::Nil))
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool> {
+        let mut cmd = redis::cmd("UNLINK");
+        cmd.arg(self.key_arg(key));
+        let removed: u64 = self.query("delete", true, &cmd).await?;
+        Ok(removed > 0)
+    }
+
+    async fn delete_many(&self, keys: &[&str]) -> Result<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let mut cmd = redis::cmd("UNLINK");
+        for key in keys {
+            cmd.arg(self.key_arg(key));
+        }
+        self.query("delete many", true, &cmd).await
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool> {
+        let mut cmd = redis::cmd("EXISTS");
+        cmd.arg(self.key_arg(key));
+        let count: u64 = self.query("exists", true, &cmd).await?;
+        Ok(count > 0)
+    }
+
+    async fn ttl(&self, key: &str) -> Result<KeyTtl> {
+        let mut cmd = redis::cmd("PTTL");
+        cmd.arg(self.key_arg(key));
+        let pttl: i64 = self.query("ttl", true, &cmd).await?;
+        Ok(key_ttl(pttl))
+    }
+
+    async fn expire(&self, key: &str, ttl: Duration) -> Result<bool> {
+        check_ttl(Some(ttl))?;
+        let mut cmd = redis::cmd("PEXPIRE");
+        cmd.arg(self.key_arg(key)).arg(ttl_millis(ttl));
+        let applied: u64 = self.query("expire", true, &cmd).await?;
+        Ok(applied == 1)
+    }
+
+    async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
+        let mut cmd = redis::cmd("INCRBY");
+        cmd.arg(self.key_arg(key)).arg(delta);
+        self.query("increment", false, &cmd).await
+    }
+
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // MGET: one round trip; split per shard (and reassembled in order) on a Cluster.
+        let mut cmd = redis::cmd("MGET");
+        for key in keys {
+            cmd.arg(self.key_arg(key));
+        }
+        let values: Vec<Option<Vec<u8>>> = self.query("get many", true, &cmd).await?;
+        Ok(values
+            .into_iter()
+            .map(|value| value.map(Bytes::from))
+            .collect())
+    }
+
+    async fn set_many(&self, entries: &[(&str, Bytes)], ttl: Option<Duration>) -> Result<()> {
+        let ttl = self.effective_ttl(ttl)?;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        if !self.connection.is_cluster() {
+            let mut pipe = redis::pipe();
+            for (key, value) in entries {
+                pipe.add_command(Self::set_cmd(self.key_arg(key), value, ttl))
+                    .ignore();
+            }
+            return self.query_pipe("set many", true, &pipe).await;
+        }
+        // A cluster pipeline must stay in one slot: one pipeline per slot, all in flight at once.
+        let mut by_slot: HashMap<u16, Pipeline> = HashMap::new();
+        for (key, value) in entries {
+            let key = self.prefixed_key(key);
+            by_slot
+                .entry(scripts::slot(key.as_bytes()))
+                .or_insert_with(redis::pipe)
+                .add_command(Self::set_cmd(&key, value, ttl))
+                .ignore();
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (_, pipe) in by_slot {
+            let backend = self.clone();
+            tasks.spawn(async move { backend.query_pipe::<()>("set many", true, &pipe).await });
+        }
+        let mut first_error = None;
+        while let Some(joined) = tasks.join_next().await {
+            let outcome = joined.unwrap_or_else(|e| {
+                Err(Error::new(
+                    ErrorKind::Backend,
+                    format!("redis set many: {e}"),
+                ))
+            });
+            if let Err(error) = outcome {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    async fn delete_pattern(&self, pattern: &str) -> Result<u64> {
+        let full = format!("{}{pattern}", glob_escape(&self.config.key_prefix));
+        self.delete_matching(&full).await
+    }
+
+    async fn clear(&self) -> Result<()> {
+        if self.config.key_prefix.is_empty() && !self.config.allow_unprefixed_clear {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "clear() without a key prefix would remove every key of the database; \
+                 set a key prefix, or allow it with RedisConfig::allow_unprefixed_clear(true)",
+            ));
+        }
+        self.delete_pattern("*").await.map(drop)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let _: Value = self.query("ping", true, &redis::cmd("PING")).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn primaries_from_cluster_nodes() {
+        let text = "\
+07c3 127.0.0.1:30004@40004 slave e7d1 0 1426238317239 4 connected
+67ed 127.0.0.1:30002@40002,host2 master - 0 1426238316232 2 connected 5461-10922
+292f 127.0.0.1:30003@40003 master,fail - 0 1426238318243 3 connected 10923-16383
+e7d1 127.0.0.1:30001@40001 myself,master - 0 0 1 connected 0-5460
+";
+        assert_eq!(
+            parse_primaries(text),
+            vec![
+                ("127.0.0.1".to_owned(), 30002),
+                ("127.0.0.1".to_owned(), 30001)
+            ]
+        );
+    }
+
+    #[test]
+    fn ttl_rounding() {
+        assert_eq!(ttl_millis(Duration::from_micros(10)), 1);
+        assert_eq!(ttl_millis(Duration::from_millis(1500)), 1500);
+        assert_eq!(key_ttl(-2), KeyTtl::Missing);
+        assert_eq!(key_ttl(-1), KeyTtl::Persistent);
+        assert_eq!(key_ttl(20), KeyTtl::ExpiresIn(Duration::from_millis(20)));
+    }
+}

@@ -1,0 +1,792 @@
+//! [`RedisConfig`]: where the server is, how to log in, timeouts, prefix, retries.
+
+use std::fmt;
+use std::time::Duration;
+
+use cache_core::{Error, ErrorKind, Result};
+
+/// Which kind of deployment [`RedisBackend`](crate::RedisBackend) talks to.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Topology {
+    /// One server (or a primary behind a load balancer), reached at `host:port`.
+    Standalone {
+        /// Host name or IP address.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+    /// A Redis Cluster: any reachable subset of its nodes, as `host:port`; the client discovers
+    /// the rest and follows slot moves.
+    Cluster {
+        /// Seed nodes, `host:port` each.
+        nodes: Vec<String>,
+    },
+    /// A primary monitored by Sentinel: the client asks the sentinels for the current primary
+    /// and asks again after a failover.
+    Sentinel {
+        /// Sentinel nodes, `host:port` each.
+        nodes: Vec<String>,
+        /// The name the sentinels monitor the primary under (`sentinel monitor <name> ...`).
+        master_name: String,
+    },
+}
+
+impl fmt::Debug for Topology {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Standalone { host, port } => write!(f, "Standalone({host}:{port})"),
+            Self::Cluster { nodes } => f.debug_tuple("Cluster").field(nodes).finish(),
+            Self::Sentinel { nodes, master_name } => f
+                .debug_struct("Sentinel")
+                .field("nodes", nodes)
+                .field("master_name", master_name)
+                .finish(),
+        }
+    }
+}
+
+/// How [`RedisBackend`](crate::RedisBackend) retries an operation that failed on the way to
+/// the server.
+///
+/// Only idempotent operations are retried (`get`, `set`, `delete`, `exists`, `ttl`, `expire`,
+/// the batch forms, `ping`); `increment` and `set_if_absent` never are, since a request that
+/// timed out may still have been executed. Only errors that say nothing about the data are
+/// retried: a dropped or refused connection, `TRYAGAIN`, `CLUSTERDOWN`, `LOADING`,
+/// `MASTERDOWN` and `READONLY` (a demoted primary after a failover). A timeout is **not**
+/// retried: a server that did not answer in time is unlikely to answer the next attempt, and
+/// callers asked for bounded latency.
+///
+/// The delay before retry `n` (from 1) is `min(max_backoff, initial_backoff * 2^(n-1))`.
+///
+/// ```
+/// use std::time::Duration;
+/// use cache_redis::RetryPolicy;
+///
+/// let retry = RetryPolicy::new(3, Duration::from_millis(20), Duration::from_millis(200));
+/// assert_eq!(retry.max_retries(), 3);
+/// assert_eq!(RetryPolicy::none().max_retries(), 0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_retries: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+}
+
+impl RetryPolicy {
+    /// Up to `max_retries` retries after the first attempt, waiting `initial_backoff`, then
+    /// twice as long each time, at most `max_backoff`.
+    #[must_use]
+    pub const fn new(max_retries: u32, initial_backoff: Duration, max_backoff: Duration) -> Self {
+        Self {
+            max_retries,
+            initial_backoff,
+            max_backoff,
+        }
+    }
+
+    /// No retries: every failure is returned at once.
+    #[must_use]
+    pub const fn none() -> Self {
+        Self::new(0, Duration::ZERO, Duration::ZERO)
+    }
+
+    /// How many retries follow the first attempt.
+    #[must_use]
+    pub const fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// The wait before retry number `retry` (1-based).
+    #[must_use]
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let factor = 1u32 << retry.saturating_sub(1).min(16);
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+impl Default for RetryPolicy {
+    /// 2 retries, 25 ms then 50 ms apart (capped at 250 ms).
+    fn default() -> Self {
+        Self::new(2, Duration::from_millis(25), Duration::from_millis(250))
+    }
+}
+
+/// A password (or any secret): shown as `"***"` by `Debug`, never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Secret(pub(crate) String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+/// Everything [`RedisBackend::connect`](crate::RedisBackend::connect) needs.
+///
+/// Build it from a URL, from parts, or from the environment ([`from_env`](Self::from_env)),
+/// then adjust with the chainable setters. Nothing connects until
+/// [`RedisBackend::connect`](crate::RedisBackend::connect).
+///
+/// | setting | default |
+/// |---|---|
+/// | server | `127.0.0.1:6379`, database 0, no login |
+/// | [`connect_timeout`](Self::connect_timeout) | 1 s |
+/// | [`response_timeout`](Self::response_timeout) | 1 s |
+/// | [`key_prefix`](Self::key_prefix) | none |
+/// | [`default_ttl`](Self::default_ttl) | none (writes without a TTL never expire) |
+/// | [`retry`](Self::retry) | [`RetryPolicy::default`] |
+///
+/// The password never appears in `Debug` output, errors or logs:
+///
+/// ```
+/// use cache_redis::RedisConfig;
+///
+/// let config = RedisConfig::from_url("redis://app:s3cret@cache.internal:6380/2")?
+///     .key_prefix("myapp:");
+/// let shown = format!("{config:?}");
+/// assert!(shown.contains(r#"password: Some("***")"#));
+/// assert!(!shown.contains("s3cret"));
+/// # Ok::<(), cache_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct RedisConfig {
+    pub(crate) topology: Topology,
+    pub(crate) db: i64,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<Secret>,
+    pub(crate) tls: bool,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) response_timeout: Duration,
+    pub(crate) key_prefix: String,
+    pub(crate) default_ttl: Option<Duration>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) allow_unprefixed_clear: bool,
+}
+
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("topology", &self.topology)
+            .field("db", &self.db)
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("tls", &self.tls)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("key_prefix", &self.key_prefix)
+            .field("default_ttl", &self.default_ttl)
+            .field("retry", &self.retry)
+            .field("allow_unprefixed_clear", &self.allow_unprefixed_clear)
+            .finish()
+    }
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self::new("127.0.0.1", 6379)
+    }
+}
+
+/// The environment variables [`RedisConfig::from_env`] reads.
+pub const ENV_VARS: [&str; 7] = [
+    "REDIS_URL",
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "REDIS_PASSWORD",
+    "REDIS_DB",
+    "REDIS_KEY_PREFIX",
+    "REDIS_DEFAULT_TTL",
+];
+
+impl RedisConfig {
+    /// A standalone server at `host:port`, database 0, no login, default settings.
+    ///
+    /// ```
+    /// let config = cache_redis::RedisConfig::new("127.0.0.1", 6379).db(1);
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Self {
+            topology: Topology::Standalone {
+                host: host.into(),
+                port,
+            },
+            db: 0,
+            username: None,
+            password: None,
+            tls: false,
+            connect_timeout: Duration::from_secs(1),
+            response_timeout: Duration::from_secs(1),
+            key_prefix: String::new(),
+            default_ttl: None,
+            retry: RetryPolicy::default(),
+            allow_unprefixed_clear: false,
+        }
+    }
+
+    /// A standalone server from a URL: `redis://[[username]:password@]host[:port][/db]`, or
+    /// `rediss://...` for TLS (needs this crate's `tls` feature). User name and password may be
+    /// percent-encoded.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] for a URL that does not parse, an unknown scheme, a bad port or
+    /// database, or `rediss://` without the `tls` feature. The message never contains the
+    /// password.
+    ///
+    /// ```
+    /// use cache_redis::RedisConfig;
+    ///
+    /// assert!(RedisConfig::from_url("redis://localhost:6380/3").is_ok());
+    /// assert!(RedisConfig::from_url("http://localhost").is_err());
+    /// ```
+    pub fn from_url(url: &str) -> Result<Self> {
+        parse_url(url, "the Redis URL")
+    }
+
+    /// A Redis Cluster reached through any of `nodes` (`host:port` or `redis://host:port`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] if `nodes` is empty or a node is not `host:port`.
+    ///
+    /// ```
+    /// let config = cache_redis::RedisConfig::cluster(["127.0.0.1:7000", "127.0.0.1:7001"])?;
+    /// # let _ = config; Ok::<(), cache_core::Error>(())
+    /// ```
+    pub fn cluster<I, S>(nodes: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let nodes = parse_nodes(nodes, "cluster node")?;
+        Ok(Self {
+            topology: Topology::Cluster { nodes },
+            ..Self::default()
+        })
+    }
+
+    /// A primary named `master_name`, found through the sentinels at `nodes` (`host:port`).
+    /// The login set with [`username`](Self::username) / [`password`](Self::password) is used
+    /// for the data nodes; the sentinels are reached without one.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] if `nodes` is empty, a node is not `host:port`, or the name is
+    /// empty.
+    ///
+    /// ```
+    /// let config = cache_redis::RedisConfig::sentinel(["127.0.0.1:26379"], "mymaster")?;
+    /// # let _ = config; Ok::<(), cache_core::Error>(())
+    /// ```
+    pub fn sentinel<I, S>(nodes: I, master_name: impl Into<String>) -> Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let nodes = parse_nodes(nodes, "sentinel node")?;
+        let master_name = master_name.into();
+        if master_name.trim().is_empty() {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "the sentinel master name is empty",
+            ));
+        }
+        Ok(Self {
+            topology: Topology::Sentinel { nodes, master_name },
+            ..Self::default()
+        })
+    }
+
+    /// Reads the configuration from the environment:
+    ///
+    /// | variable | meaning |
+    /// |---|---|
+    /// | `REDIS_URL` | a URL as for [`from_url`](Self::from_url); wins over host, port, password and db when set |
+    /// | `REDIS_HOST` | host name (default `127.0.0.1`) |
+    /// | `REDIS_PORT` | port, 1–65535 (default 6379) |
+    /// | `REDIS_PASSWORD` | password (default none; an empty value means none) |
+    /// | `REDIS_DB` | database number, ≥ 0 (default 0) |
+    /// | `REDIS_KEY_PREFIX` | prefix put in front of every key (default none) |
+    /// | `REDIS_DEFAULT_TTL` | seconds, > 0, for writes that give no TTL (default none) |
+    ///
+    /// Unset and empty variables take the default.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] naming the variable, for a value that does not parse. A bad
+    /// `REDIS_PASSWORD` cannot happen; a bad `REDIS_URL` is reported without its password.
+    ///
+    /// ```no_run
+    /// # async fn run() -> cache_core::Result<()> {
+    /// let backend = cache_redis::RedisBackend::connect(cache_redis::RedisConfig::from_env()?).await?;
+    /// cache_core::set_global_backend(backend);
+    /// # Ok(()) }
+    /// ```
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup` instead of the
+    /// process environment (for tests, or a `.env` map).
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](Self::from_env).
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use cache_redis::RedisConfig;
+    ///
+    /// let vars = HashMap::from([("REDIS_PORT", "not-a-port")]);
+    /// let err = RedisConfig::from_lookup(|name| vars.get(name).map(|v| v.to_string())).unwrap_err();
+    /// assert!(err.to_string().contains("REDIS_PORT"));
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let var = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let mut config = match var("REDIS_URL") {
+            Some(url) => parse_url(url.trim(), "REDIS_URL")?,
+            None => {
+                let host = var("REDIS_HOST")
+                    .map_or_else(|| "127.0.0.1".to_owned(), |h| h.trim().to_owned());
+                let port = match var("REDIS_PORT") {
+                    Some(port) => parse_port(port.trim()).ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Config,
+                            format!(
+                                "REDIS_PORT must be a port number (1-65535), got `{}`",
+                                port.trim()
+                            ),
+                        )
+                    })?,
+                    None => 6379,
+                };
+                let mut config = Self::new(host, port);
+                if let Some(password) = lookup("REDIS_PASSWORD").filter(|p| !p.is_empty()) {
+                    config.password = Some(Secret(password));
+                }
+                if let Some(db) = var("REDIS_DB") {
+                    config.db = parse_db(db.trim()).ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Config,
+                            format!(
+                                "REDIS_DB must be a database number (0 or more), got `{}`",
+                                db.trim()
+                            ),
+                        )
+                    })?;
+                }
+                config
+            }
+        };
+        if let Some(prefix) = lookup("REDIS_KEY_PREFIX").filter(|p| !p.is_empty()) {
+            config.key_prefix = prefix;
+        }
+        if let Some(ttl) = var("REDIS_DEFAULT_TTL") {
+            let seconds = ttl.trim().parse::<u64>().ok().filter(|s| *s > 0).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "REDIS_DEFAULT_TTL must be a whole number of seconds greater than 0, got `{}`",
+                        ttl.trim()
+                    ),
+                )
+            })?;
+            config.default_ttl = Some(Duration::from_secs(seconds));
+        }
+        Ok(config)
+    }
+
+    /// Selects database `db` (standalone and Sentinel; a Cluster only has database 0).
+    #[must_use]
+    pub fn db(mut self, db: i64) -> Self {
+        self.db = db;
+        self
+    }
+
+    /// Logs in as `username` (Redis 6 ACL). Without it, `AUTH <password>` logs in as `default`.
+    #[must_use]
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.username = Some(username.into());
+        self
+    }
+
+    /// Logs in with `password`. Never shown by `Debug` or in logs.
+    #[must_use]
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(Secret(password.into()));
+        self
+    }
+
+    /// Uses TLS (`rediss://`) for data connections. Needs this crate's `tls` feature;
+    /// without it, [`RedisBackend::connect`](crate::RedisBackend::connect) fails with
+    /// [`ErrorKind::Config`].
+    #[must_use]
+    pub fn tls(mut self, tls: bool) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// How long to wait for a connection to be established (default 1 s).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long to wait for the answer to one command (default 1 s). Every operation of the
+    /// backend answers within about this time (plus the connect timeout while reconnecting,
+    /// plus retries), also when the server hangs.
+    #[must_use]
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// Puts `prefix` in front of every key the backend reads or writes (e.g. `"myapp:"`), and
+    /// limits [`clear`](cache_core::CacheBackend::clear) and
+    /// [`delete_pattern`](cache_core::CacheBackend::delete_pattern) to keys under it.
+    ///
+    /// Keep `{` and `}` out of a prefix used on a Cluster: a hash tag in the prefix would put
+    /// every key in one slot.
+    #[must_use]
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = prefix.into();
+        self
+    }
+
+    /// A TTL for writes that carry none (`ttl: None`), such as `#[cached]` functions without a
+    /// `ttl`. Unset by default: such writes never expire, as the
+    /// [`CacheBackend`](cache_core::CacheBackend) contract says. A zero TTL is rejected by
+    /// [`RedisBackend::connect`](crate::RedisBackend::connect).
+    #[must_use]
+    pub fn default_ttl(mut self, ttl: Option<Duration>) -> Self {
+        self.default_ttl = ttl;
+        self
+    }
+
+    /// How failed idempotent operations are retried (see [`RetryPolicy`]).
+    #[must_use]
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Lets [`clear`](cache_core::CacheBackend::clear) run without a key prefix, removing
+    /// **every key of the database** (by `SCAN` + `UNLINK`, on every primary of a Cluster).
+    ///
+    /// Off by default: on a shared server, a prefix-less clear would wipe other
+    /// applications' data, so it fails with [`ErrorKind::InvalidInput`] unless allowed here.
+    #[must_use]
+    pub fn allow_unprefixed_clear(mut self, allow: bool) -> Self {
+        self.allow_unprefixed_clear = allow;
+        self
+    }
+
+    /// The deployment this configuration points at.
+    #[must_use]
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// The key prefix (empty for none).
+    #[must_use]
+    pub fn prefix(&self) -> &str {
+        &self.key_prefix
+    }
+
+    /// The TTL for writes that carry none.
+    #[must_use]
+    pub fn get_default_ttl(&self) -> Option<Duration> {
+        self.default_ttl
+    }
+
+    /// The database number.
+    #[must_use]
+    pub fn get_db(&self) -> i64 {
+        self.db
+    }
+
+    /// Whether a password is set (the password itself is not readable back).
+    #[must_use]
+    pub fn has_password(&self) -> bool {
+        self.password.is_some()
+    }
+
+    /// Checks the settings that can be checked without a server.
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.default_ttl.is_some_and(|ttl| ttl.is_zero()) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "the default TTL is zero; use `None` for no default TTL",
+            ));
+        }
+        if self.connect_timeout.is_zero() || self.response_timeout.is_zero() {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "connect and response timeouts must be greater than zero",
+            ));
+        }
+        if self.db < 0 {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("the database number must be 0 or more, got {}", self.db),
+            ));
+        }
+        if self.tls && !cfg!(feature = "tls") {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "TLS (rediss://) needs the `tls` feature of cache-redis",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn parse_port(text: &str) -> Option<u16> {
+    text.parse::<u16>().ok().filter(|port| *port != 0)
+}
+
+fn parse_db(text: &str) -> Option<i64> {
+    text.parse::<i64>().ok().filter(|db| *db >= 0)
+}
+
+/// Splits `host:port` (IPv6 as `[::1]:port`), with an optional `redis://` in front.
+fn parse_node(node: &str) -> Option<(String, u16)> {
+    let node = node.trim();
+    let node = node.strip_prefix("redis://").unwrap_or(node);
+    let node = node.trim_end_matches('/');
+    let (host, port) = node.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return None;
+    }
+    Some((host.to_owned(), parse_port(port)?))
+}
+
+fn parse_nodes<I, S>(nodes: I, what: &str) -> Result<Vec<String>>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut parsed = Vec::new();
+    for node in nodes {
+        let node = node.as_ref();
+        let (host, port) = parse_node(node).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                format!("{what} `{node}` is not `host:port`"),
+            )
+        })?;
+        parsed.push(join_host_port(&host, port));
+    }
+    if parsed.is_empty() {
+        return Err(Error::new(ErrorKind::Config, format!("no {what} given")));
+    }
+    Ok(parsed)
+}
+
+pub(crate) fn join_host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// Parses a `redis://` / `rediss://` URL by hand, so that errors can be worded without the
+/// password and `rediss://` can be recognised with or without TLS support compiled in.
+fn parse_url(url: &str, source: &str) -> Result<RedisConfig> {
+    let bad = |why: &str| {
+        Error::new(
+            ErrorKind::Config,
+            format!("{source} `{}` is invalid: {why}", redact_url(url)),
+        )
+    };
+    let (tls, rest) = if let Some(rest) = url.strip_prefix("redis://") {
+        (false, rest)
+    } else if let Some(rest) = url.strip_prefix("rediss://") {
+        (true, rest)
+    } else {
+        return Err(bad("expected `redis://` or `rediss://`"));
+    };
+    // Drop any query string or fragment; the settings they carry have setters here.
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    // The last `@` ends the user info, even if an unencoded password holds `/` or `@`.
+    let (userinfo, hostpath) = match rest.rfind('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
+    };
+    let (hostport, path) = match hostpath.find('/') {
+        Some(slash) => (&hostpath[..slash], &hostpath[slash + 1..]),
+        None => (hostpath, ""),
+    };
+    let (host, port) = if hostport.starts_with('[') {
+        let end = hostport
+            .find(']')
+            .ok_or_else(|| bad("unclosed `[` in the host"))?;
+        let host = &hostport[1..end];
+        let port = match hostport[end + 1..].strip_prefix(':') {
+            Some(port) => {
+                parse_port(port).ok_or_else(|| bad("the port is not a number in 1-65535"))?
+            }
+            None => 6379,
+        };
+        (host.to_owned(), port)
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((host, port)) => (
+                host.to_owned(),
+                parse_port(port).ok_or_else(|| bad("the port is not a number in 1-65535"))?,
+            ),
+            None => (hostport.to_owned(), 6379),
+        }
+    };
+    if host.is_empty() {
+        return Err(bad("the host is missing"));
+    }
+    let db = match path.trim_end_matches('/') {
+        "" => 0,
+        db => parse_db(db).ok_or_else(|| bad("the database is not a number of 0 or more"))?,
+    };
+    let mut config = RedisConfig::new(host, port).db(db).tls(tls);
+    if let Some(userinfo) = userinfo {
+        let (user, password) = match userinfo.split_once(':') {
+            Some((user, password)) => (user, Some(password)),
+            None => (userinfo, None),
+        };
+        let user =
+            percent_decode(user).ok_or_else(|| bad("the user name is badly percent-encoded"))?;
+        if !user.is_empty() {
+            config.username = Some(user);
+        }
+        if let Some(password) = password {
+            let password = percent_decode(password)
+                .ok_or_else(|| bad("the password is badly percent-encoded"))?;
+            if !password.is_empty() {
+                config.password = Some(Secret(password));
+            }
+        }
+    }
+    Ok(config)
+}
+
+/// The URL with any password replaced by `***`, for messages.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        // Not a URL we understand; show nothing that could be a secret.
+        return if url.contains('@') {
+            "***".to_owned()
+        } else {
+            url.to_owned()
+        };
+    };
+    let after = &url[scheme_end + 3..];
+    match after.rfind('@') {
+        Some(at) => {
+            let userinfo = &after[..at];
+            let shown_user = match userinfo.split_once(':') {
+                Some((user, _)) if !user.contains('/') => format!("{user}:***"),
+                // `redis://secret@host` is a password-only URL in redis-rs.
+                _ => "***".to_owned(),
+            };
+            format!(
+                "{}{}@{}",
+                &url[..scheme_end + 3],
+                shown_user,
+                &after[at + 1..]
+            )
+        }
+        None => url.to_owned(),
+    }
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn url_parts() {
+        let c = RedisConfig::from_url("redis://user:p%40ss@example.com:6390/4").unwrap();
+        assert_eq!(
+            c.topology,
+            Topology::Standalone {
+                host: "example.com".into(),
+                port: 6390
+            }
+        );
+        assert_eq!(c.db, 4);
+        assert_eq!(c.username.as_deref(), Some("user"));
+        assert_eq!(c.password.as_ref().map(|p| p.0.as_str()), Some("p@ss"));
+        assert!(!c.tls);
+        let c = RedisConfig::from_url("rediss://:pw@[::1]").unwrap();
+        assert!(c.tls);
+        assert_eq!(c.username, None);
+        assert_eq!(
+            c.topology,
+            Topology::Standalone {
+                host: "::1".into(),
+                port: 6379
+            }
+        );
+    }
+
+    #[test]
+    fn bad_urls_hide_the_password() {
+        for url in [
+            "redis://u:hunter2@h:notaport",
+            "redis://u:hunter2@h:1/x",
+            "http://u:hunter2@h",
+            "redis://u:hunter2@",
+            "redis://:hunter2/x@:x",
+        ] {
+            let err = RedisConfig::from_url(url).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let r = RetryPolicy::new(5, Duration::from_millis(10), Duration::from_millis(35));
+        assert_eq!(r.backoff(1), Duration::from_millis(10));
+        assert_eq!(r.backoff(2), Duration::from_millis(20));
+        assert_eq!(r.backoff(3), Duration::from_millis(35));
+        assert_eq!(r.backoff(40), Duration::from_millis(35));
+    }
+
+    #[test]
+    fn nodes() {
+        assert_eq!(
+            parse_node("redis://10.0.0.1:7000/"),
+            Some(("10.0.0.1".into(), 7000))
+        );
+        assert_eq!(parse_node("[::1]:7000"), Some(("::1".into(), 7000)));
+        assert_eq!(parse_node("host"), None);
+        assert!(RedisConfig::cluster(Vec::<String>::new()).is_err());
+        assert!(RedisConfig::sentinel(["h:1"], " ").is_err());
+    }
+}
