@@ -204,8 +204,10 @@ where
         }
         match state.flights.join::<S>(backend.store_id(), key) {
             Join::Leader(leader) => {
-                // A flight that ended between our lookup and our join left its value behind.
-                if let Some(value) = local_hit::<S>(site, key) {
+                // A flight that ended between our lookup and our join has stored its value
+                // (leaders store before they leave): look again, in process or on the server,
+                // so a key is computed once even when our first lookup raced that store.
+                if let Lookup::Hit(value) = remote_get::<S>(site, &backend, key).await {
                     state.counters.hit();
                     leader.publish(Outcome::Value(value.clone()));
                     return (shape.load)(value);

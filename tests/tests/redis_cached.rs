@@ -32,14 +32,9 @@ macro_rules! suite_on_redis {
 }
 
 // The `#[cached]` behaviour suite, unchanged, on Redis.
-//
-// `single_flight` is left out for now: on a remote backend a caller whose GET missed just
-// before the leader's SET landed, and who joins after the leader published, becomes a new
-// leader and runs the body again (the runtime's re-check after becoming leader only looks at
-// `get_shared`, which Redis does not have). Seen as 2 body runs for 1000 callers, with 0
-// backend errors, in about 1 run out of 5 here. Reported to the runtime's owner.
 suite_on_redis!(
     miss_then_hit,
+    single_flight,
     err_not_cached,
     none_and_err_options,
     unless_vetoes,
