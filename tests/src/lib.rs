@@ -4,4 +4,5 @@
 #![allow(clippy::panic, clippy::unwrap_used)]
 
 pub mod conformance;
+pub mod faulty;
 pub mod redis_harness;

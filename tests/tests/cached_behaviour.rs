@@ -8,10 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use cache_core::{
-    Bytes, CacheBackend, DynBackend, Error, ErrorKind, KeyTtl, MemoryBackend, Result, async_trait,
-    cached, with_backend,
-};
+use cache_core::{CacheBackend, DynBackend, MemoryBackend, cached, with_backend};
+use cache_tests::faulty::{Affected, Fault, Faulty};
 use common::cached_suite as suite;
 
 fn memory() -> DynBackend {
@@ -73,90 +71,6 @@ async fn corrupt_bytes_are_recomputed() {
     suite::corrupt_bytes_are_recomputed(memory()).await;
 }
 
-/// A backend whose every operation fails.
-struct Failing;
-
-fn down<T>() -> Result<T> {
-    Err(Error::new(ErrorKind::Backend, "backend down"))
-}
-
-#[async_trait]
-impl CacheBackend for Failing {
-    async fn get(&self, _: &str) -> Result<Option<Bytes>> {
-        down()
-    }
-    async fn set(&self, _: &str, _: Bytes, _: Option<Duration>) -> Result<()> {
-        down()
-    }
-    async fn set_if_absent(&self, _: &str, _: Bytes, _: Option<Duration>) -> Result<bool> {
-        down()
-    }
-    async fn delete(&self, _: &str) -> Result<bool> {
-        down()
-    }
-    async fn exists(&self, _: &str) -> Result<bool> {
-        down()
-    }
-    async fn ttl(&self, _: &str) -> Result<KeyTtl> {
-        down()
-    }
-    async fn expire(&self, _: &str, _: Duration) -> Result<bool> {
-        down()
-    }
-    async fn increment(&self, _: &str, _: i64) -> Result<i64> {
-        down()
-    }
-    async fn delete_pattern(&self, _: &str) -> Result<u64> {
-        down()
-    }
-    async fn clear(&self) -> Result<()> {
-        down()
-    }
-    async fn ping(&self) -> Result<()> {
-        down()
-    }
-}
-
-/// A backend that never answers a read.
-struct Hanging(MemoryBackend);
-
-#[async_trait]
-impl CacheBackend for Hanging {
-    async fn get(&self, _: &str) -> Result<Option<Bytes>> {
-        std::future::pending().await
-    }
-    async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<()> {
-        self.0.set(key, value, ttl).await
-    }
-    async fn set_if_absent(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<bool> {
-        self.0.set_if_absent(key, value, ttl).await
-    }
-    async fn delete(&self, key: &str) -> Result<bool> {
-        self.0.delete(key).await
-    }
-    async fn exists(&self, key: &str) -> Result<bool> {
-        self.0.exists(key).await
-    }
-    async fn ttl(&self, key: &str) -> Result<KeyTtl> {
-        self.0.ttl(key).await
-    }
-    async fn expire(&self, key: &str, ttl: Duration) -> Result<bool> {
-        self.0.expire(key, ttl).await
-    }
-    async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
-        self.0.increment(key, delta).await
-    }
-    async fn delete_pattern(&self, pattern: &str) -> Result<u64> {
-        self.0.delete_pattern(pattern).await
-    }
-    async fn clear(&self) -> Result<()> {
-        self.0.clear().await
-    }
-    async fn ping(&self) -> Result<()> {
-        self.0.ping().await
-    }
-}
-
 static COMPUTED: AtomicU64 = AtomicU64::new(0);
 
 #[cached(key = "fail_open:<id>", timeout = "50ms")]
@@ -166,7 +80,7 @@ async fn fail_open(id: u64) -> Result<u64, String> {
 
 #[tokio::test]
 async fn a_failing_backend_never_fails_the_call() {
-    with_backend(Failing, async {
+    with_backend(Faulty::down(), async {
         let before = COMPUTED.load(Ordering::SeqCst);
         for _ in 0..3 {
             assert!(fail_open(1).await.is_ok());
@@ -199,7 +113,7 @@ async fn over_hanging(id: u64) -> u64 {
 
 #[tokio::test(start_paused = true)]
 async fn a_hanging_backend_is_bounded_by_the_timeout() {
-    with_backend(Hanging(MemoryBackend::new()), async {
+    with_backend(Faulty::new(Affected::Get, Fault::Hang), async {
         let started = tokio::time::Instant::now();
         assert_eq!(over_hanging(2).await, 2);
         assert!(

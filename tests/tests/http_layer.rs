@@ -9,6 +9,7 @@ use axum::routing::get;
 use cache_core::MemoryBackend;
 use cache_core::http::{Parts, RateLimitLayer};
 use cache_core::rate_limit::{RateLimitPolicy, RateLimiter};
+use cache_tests::faulty::Faulty;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -82,50 +83,10 @@ async fn answers_429_with_headers_once_the_budget_is_spent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_limiter_in_closed_mode_answers_503() {
-    // The backend cannot decide; fail-closed turns that into an error, the layer into a 503.
+    // The backend is down; fail-closed turns that into an error, the layer into a 503.
     let limiter = RateLimiter::new(RateLimitPolicy::gcra(1, Duration::from_secs(1)))
-        .backend(Unsupported)
+        .backend(Faulty::down())
         .failure_mode(cache_core::rate_limit::FailureMode::Closed);
     let addr = serve(limiter).await;
     assert_eq!(request(addr, Some("alice")).await.0, 503);
-}
-
-/// A backend with no rate-limit support (the trait's default), to drive the failure path.
-struct Unsupported;
-
-#[cache_core::async_trait]
-impl cache_core::CacheBackend for Unsupported {
-    async fn get(&self, _: &str) -> cache_core::Result<Option<cache_core::Bytes>> {
-        Ok(None)
-    }
-    async fn set(&self, _: &str, _: cache_core::Bytes, _: Option<Duration>) -> cache_core::Result<()> {
-        Ok(())
-    }
-    async fn set_if_absent(&self, _: &str, _: cache_core::Bytes, _: Option<Duration>) -> cache_core::Result<bool> {
-        Ok(false)
-    }
-    async fn delete(&self, _: &str) -> cache_core::Result<bool> {
-        Ok(false)
-    }
-    async fn exists(&self, _: &str) -> cache_core::Result<bool> {
-        Ok(false)
-    }
-    async fn ttl(&self, _: &str) -> cache_core::Result<cache_core::KeyTtl> {
-        Ok(cache_core::KeyTtl::Missing)
-    }
-    async fn expire(&self, _: &str, _: Duration) -> cache_core::Result<bool> {
-        Ok(false)
-    }
-    async fn increment(&self, _: &str, _: i64) -> cache_core::Result<i64> {
-        Ok(0)
-    }
-    async fn delete_pattern(&self, _: &str) -> cache_core::Result<u64> {
-        Ok(0)
-    }
-    async fn clear(&self) -> cache_core::Result<()> {
-        Ok(())
-    }
-    async fn ping(&self) -> cache_core::Result<()> {
-        Ok(())
-    }
 }

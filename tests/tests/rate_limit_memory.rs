@@ -10,8 +10,9 @@ use cache_core::rate_limit::{
     Algorithm, FailureMode, RateLimitDecision, RateLimitPolicy, RateLimiter,
 };
 use cache_core::{
-    Bytes, CacheBackend, Error, ErrorKind, KeyTtl, MemoryBackend, Result, async_trait, with_backend,
+    Bytes, CacheBackend, ErrorKind, KeyTtl, MemoryBackend, Result, async_trait, with_backend,
 };
+use cache_tests::faulty::{Affected, Fault, Faulty};
 use tokio::time::{Instant, advance};
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -311,100 +312,10 @@ async fn until_ready_serves_waiters_one_cell_at_a_time() {
 
 // ------------------------------------------------------------------ failure modes
 
-/// A backend whose every operation fails as an unreachable server would.
-struct Down;
-
-fn down<T>() -> Result<T> {
-    Err(Error::new(ErrorKind::Connection, "connection refused"))
-}
-
-#[async_trait]
-impl CacheBackend for Down {
-    async fn get(&self, _: &str) -> Result<Option<Bytes>> {
-        down()
-    }
-    async fn set(&self, _: &str, _: Bytes, _: Option<Duration>) -> Result<()> {
-        down()
-    }
-    async fn set_if_absent(&self, _: &str, _: Bytes, _: Option<Duration>) -> Result<bool> {
-        down()
-    }
-    async fn delete(&self, _: &str) -> Result<bool> {
-        down()
-    }
-    async fn exists(&self, _: &str) -> Result<bool> {
-        down()
-    }
-    async fn ttl(&self, _: &str) -> Result<KeyTtl> {
-        down()
-    }
-    async fn expire(&self, _: &str, _: Duration) -> Result<bool> {
-        down()
-    }
-    async fn increment(&self, _: &str, _: i64) -> Result<i64> {
-        down()
-    }
-    async fn delete_pattern(&self, _: &str) -> Result<u64> {
-        down()
-    }
-    async fn clear(&self) -> Result<()> {
-        down()
-    }
-    async fn ping(&self) -> Result<()> {
-        down()
-    }
-    async fn rate_limit(&self, _: &str, _: &RateLimitPolicy, _: u32) -> Result<RateLimitDecision> {
-        down()
-    }
-}
-
-/// A backend that never answers a rate-limit decision.
-struct Hangs(MemoryBackend);
-
-#[async_trait]
-impl CacheBackend for Hangs {
-    async fn get(&self, key: &str) -> Result<Option<Bytes>> {
-        self.0.get(key).await
-    }
-    async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<()> {
-        self.0.set(key, value, ttl).await
-    }
-    async fn set_if_absent(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<bool> {
-        self.0.set_if_absent(key, value, ttl).await
-    }
-    async fn delete(&self, key: &str) -> Result<bool> {
-        self.0.delete(key).await
-    }
-    async fn exists(&self, key: &str) -> Result<bool> {
-        self.0.exists(key).await
-    }
-    async fn ttl(&self, key: &str) -> Result<KeyTtl> {
-        self.0.ttl(key).await
-    }
-    async fn expire(&self, key: &str, ttl: Duration) -> Result<bool> {
-        self.0.expire(key, ttl).await
-    }
-    async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
-        self.0.increment(key, delta).await
-    }
-    async fn delete_pattern(&self, pattern: &str) -> Result<u64> {
-        self.0.delete_pattern(pattern).await
-    }
-    async fn clear(&self) -> Result<()> {
-        self.0.clear().await
-    }
-    async fn ping(&self) -> Result<()> {
-        self.0.ping().await
-    }
-    async fn rate_limit(&self, _: &str, _: &RateLimitPolicy, _: u32) -> Result<RateLimitDecision> {
-        std::future::pending().await
-    }
-}
-
 #[tokio::test]
 async fn fails_open_by_default_and_closed_on_request() {
     let policy = RateLimitPolicy::sliding_log(5, MINUTE);
-    let open = RateLimiter::new(policy).backend(Down);
+    let open = RateLimiter::new(policy).backend(Faulty::down());
     for _ in 0..20 {
         let decision = open.check_n("k", 2).await.unwrap();
         assert_eq!(
@@ -419,7 +330,7 @@ async fn fails_open_by_default_and_closed_on_request() {
         );
     }
     let closed = RateLimiter::new(policy)
-        .backend(Down)
+        .backend(Faulty::down())
         .failure_mode(FailureMode::Closed);
     assert_eq!(
         closed.check("k").await.unwrap_err().kind(),
@@ -436,11 +347,11 @@ async fn fails_open_by_default_and_closed_on_request() {
 async fn bad_policy_and_cost_are_errors_in_every_mode() {
     for mode in [FailureMode::Open, FailureMode::Closed] {
         let zero = RateLimiter::new(RateLimitPolicy::gcra(0, MINUTE))
-            .backend(Down)
+            .backend(Faulty::down())
             .failure_mode(mode);
         assert_eq!(zero.check("k").await.unwrap_err().kind(), ErrorKind::Config);
         let fine = RateLimiter::new(RateLimitPolicy::gcra(3, MINUTE))
-            .backend(Down)
+            .backend(Faulty::down())
             .failure_mode(mode);
         assert_eq!(
             fine.check_n("k", 4).await.unwrap_err().kind(),
@@ -465,7 +376,7 @@ async fn bad_policy_and_cost_are_errors_in_every_mode() {
 async fn a_slow_backend_times_out_into_the_failure_mode() {
     let policy = RateLimitPolicy::gcra(1, MINUTE);
     let open = RateLimiter::new(policy)
-        .backend(Hangs(MemoryBackend::new()))
+        .backend(Faulty::new(Affected::RateLimit, Fault::Hang))
         .timeout(Duration::from_millis(50));
     let before = Instant::now();
     assert!(open.check("k").await.unwrap().allowed);
