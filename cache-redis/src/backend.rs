@@ -763,6 +763,18 @@ impl CacheBackend for RedisBackend {
         let _: Value = self.query("ping", true, &redis::cmd("PING")).await?;
         Ok(())
     }
+
+    /// One Lua script on the server's clock, by SHA; bounded by the operation timeout and
+    /// never retried, since a retry could charge the call twice
+    /// ([`rate_limit_at_server_time`](RedisBackend::rate_limit_at_server_time)).
+    async fn rate_limit(
+        &self,
+        key: &str,
+        policy: &cache_core::rate_limit::RateLimitPolicy,
+        cost: u32,
+    ) -> Result<cache_core::rate_limit::RateLimitDecision> {
+        crate::rate_limit::rate_limit(self, key, policy, cost).await
+    }
 }
 
 #[cfg(test)]

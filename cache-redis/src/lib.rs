@@ -38,6 +38,7 @@ mod config;
 mod connection;
 mod error;
 mod info;
+mod rate_limit;
 mod scripts;
 
 pub use backend::RedisBackend;

@@ -54,9 +54,32 @@ return {value, redis.call('PTTL', KEYS[1])}
     )
 });
 
+/// GCRA rate-limit decision (`scripts/gcra.lua`): `KEYS[1]` the TAT, `ARGV` =
+/// [`RateLimitPolicy::script_args`](cache_core::rate_limit::RateLimitPolicy::script_args) →
+/// `{allowed, remaining, retry_after_us, reset_after_us, now_us}`.
+pub(crate) static RATE_LIMIT_GCRA: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/gcra.lua")));
+
+/// Fixed-window rate-limit decision (`scripts/fixed_window.lua`), same contract as
+/// [`RATE_LIMIT_GCRA`].
+pub(crate) static RATE_LIMIT_FIXED_WINDOW: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/fixed_window.lua")));
+
+/// Sliding-log rate-limit decision (`scripts/sliding_log.lua`), same contract as
+/// [`RATE_LIMIT_GCRA`] plus `ARGV[4]`, a member prefix unique to the call.
+pub(crate) static RATE_LIMIT_SLIDING_LOG: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/sliding_log.lua")));
+
 /// All scripts, for pre-loading.
-pub(crate) fn all() -> [&'static Script; 3] {
-    [&INCREMENT_WITH_TTL, &DELETE_IF_EQUALS, &GET_WITH_TTL]
+pub(crate) fn all() -> [&'static Script; 6] {
+    [
+        &INCREMENT_WITH_TTL,
+        &DELETE_IF_EQUALS,
+        &GET_WITH_TTL,
+        &RATE_LIMIT_GCRA,
+        &RATE_LIMIT_FIXED_WINDOW,
+        &RATE_LIMIT_SLIDING_LOG,
+    ]
 }
 
 /// The Redis Cluster hash slot of `key` (CRC16/XMODEM of the key, or of its first non-empty

@@ -1,0 +1,198 @@
+//! Rate limiting on the in-memory backend against `governor`'s keyed limiter, one task, over
+//! 10,000 keys: ns per check.
+//!
+//! ```text
+//! CARGO_TARGET_DIR=/work/target-redis cargo bench -p examples --bench rate_limit_memory -- \
+//!     --warm-up-time 1 --measurement-time 3
+//! ```
+//!
+//! Same GCRA policy on both sides (100 per second per key, burst 100), keys visited round
+//! robin, so each sees the same mix of admitted and denied calls.
+//!
+//! - `ours_backend_rate_limit`: `MemoryBackend::rate_limit` with a pre-built key string (the
+//!   store and the algorithm alone), for each algorithm.
+//! - `ours_rate_limiter_check`: `RateLimiter::check(&u64)` on an explicit `MemoryBackend`: key
+//!   building, the `dyn` backend and the timeout included, what application code calls.
+//! - `governor_check_key`: `governor::RateLimiter::keyed(quota).check_key(&u64)` (DashMap
+//!   store, quanta clock).
+//!
+//! After criterion, the variants run interleaved (see `common`); quote those ratios.
+
+mod common;
+
+use std::hint::black_box;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use cache_core::rate_limit::{RateLimitPolicy, RateLimiter};
+use cache_core::{CacheBackend, MemoryBackend};
+use common::{Batch, Unit, paired};
+use criterion::{Criterion, criterion_group, criterion_main};
+use governor::Quota;
+
+const KEYS: u64 = 10_000;
+const PER_SECOND: u32 = 100;
+/// Calls per interleaved batch.
+const BATCH: u64 = 200_000;
+
+fn policies() -> [RateLimitPolicy; 3] {
+    let second = Duration::from_secs(1);
+    [
+        RateLimitPolicy::gcra(PER_SECOND, second),
+        RateLimitPolicy::fixed_window(PER_SECOND, second),
+        RateLimitPolicy::sliding_log(PER_SECOND, second),
+    ]
+}
+
+type Governor = governor::DefaultKeyedRateLimiter<u64>;
+
+fn governor() -> Governor {
+    governor::RateLimiter::keyed(Quota::per_second(
+        NonZeroU32::new(PER_SECOND).expect("non-zero"),
+    ))
+}
+
+struct Ours {
+    backend: MemoryBackend,
+    policy: RateLimitPolicy,
+    keys: Vec<String>,
+}
+
+impl Ours {
+    fn new(policy: RateLimitPolicy) -> Self {
+        let keys = (0..KEYS)
+            .map(|i| format!("rl:{}:{i}", policy.algorithm()))
+            .collect();
+        Self {
+            backend: MemoryBackend::new(),
+            policy,
+            keys,
+        }
+    }
+
+    /// `n` checks from key `start` on, round robin.
+    async fn run(&self, start: u64, n: u64) {
+        for i in start..start + n {
+            let key = &self.keys[(i % KEYS) as usize];
+            let decision = self.backend.rate_limit(key, &self.policy, 1).await;
+            black_box(decision.expect("a decision"));
+        }
+    }
+}
+
+async fn limiter_run(limiter: &RateLimiter, start: u64, n: u64) {
+    for i in start..start + n {
+        black_box(limiter.check(&(i % KEYS)).await.expect("a decision"));
+    }
+}
+
+fn governor_run(limiter: &Governor, start: u64, n: u64) {
+    for i in start..start + n {
+        let _ = black_box(limiter.check_key(&(i % KEYS)));
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let ours: Vec<Ours> = policies().into_iter().map(Ours::new).collect();
+    let limiter = RateLimiter::new(policies()[0]).backend(MemoryBackend::new());
+    let theirs = governor();
+    // Fill every store with all keys first, so no variant measures inserts.
+    rt.block_on(async {
+        for store in &ours {
+            store.run(0, KEYS).await;
+        }
+        limiter_run(&limiter, 0, KEYS).await;
+    });
+    governor_run(&theirs, 0, KEYS);
+
+    let mut group = c.benchmark_group("rate_limit_memory_10k_keys");
+    for store in &ours {
+        let name = format!("ours_backend_rate_limit/{}", store.policy.algorithm());
+        group.bench_function(name, |b| {
+            let mut at = 0;
+            b.to_async(&rt).iter_custom(|iters| {
+                at += iters;
+                let start = at - iters;
+                async move {
+                    let started = Instant::now();
+                    store.run(start, iters).await;
+                    started.elapsed()
+                }
+            });
+        });
+    }
+    group.bench_function("ours_rate_limiter_check/gcra", |b| {
+        let mut at = 0;
+        b.to_async(&rt).iter_custom(|iters| {
+            at += iters;
+            let start = at - iters;
+            let limiter = &limiter;
+            async move {
+                let started = Instant::now();
+                limiter_run(limiter, start, iters).await;
+                started.elapsed()
+            }
+        });
+    });
+    group.bench_function("governor_check_key", |b| {
+        let mut at = 0;
+        b.iter_custom(|iters| {
+            at += iters;
+            let started = Instant::now();
+            governor_run(&theirs, at - iters, iters);
+            started.elapsed()
+        });
+    });
+    group.finish();
+
+    let mut at = [0_u64; 5];
+    let [a0, a1, a2, a3, a4] = &mut at;
+    let ours_batch = |store: &'_ Ours, at: &'_ mut u64| -> (Duration, u64) {
+        let started = Instant::now();
+        rt.block_on(store.run(*at, BATCH));
+        *at += BATCH;
+        (started.elapsed(), BATCH)
+    };
+    let variants: Vec<(&'static str, Batch<'_>)> = vec![
+        (
+            "governor_check_key",
+            Box::new(|| {
+                let started = Instant::now();
+                governor_run(&theirs, *a0, BATCH);
+                *a0 += BATCH;
+                (started.elapsed(), BATCH)
+            }),
+        ),
+        ("ours_backend/gcra", Box::new(|| ours_batch(&ours[0], a1))),
+        (
+            "ours_backend/fixed_window",
+            Box::new(|| ours_batch(&ours[1], a2)),
+        ),
+        (
+            "ours_backend/sliding_log",
+            Box::new(|| ours_batch(&ours[2], a3)),
+        ),
+        (
+            "ours_rate_limiter/gcra",
+            Box::new(|| {
+                let started = Instant::now();
+                rt.block_on(limiter_run(&limiter, *a4, BATCH));
+                *a4 += BATCH;
+                (started.elapsed(), BATCH)
+            }),
+        ),
+    ];
+    paired(
+        "rate limit, memory, 1 task, 10k keys",
+        Unit::NsPerCall,
+        &["governor_check_key"],
+        variants,
+    );
+}
+
+criterion_group!(rate_limit_memory, benches);
+criterion_main!(rate_limit_memory);
