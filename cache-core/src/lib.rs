@@ -1,7 +1,8 @@
 //! Attribute-macro caching for async Rust.
 //!
 //! Put `#[cached]` on an async function and its results are kept in a [`CacheBackend`]: the
-//! embedded [`MemoryBackend`] by default, Redis through `cache-redis`, or your own.
+//! embedded [`MemoryBackend`] by default, Redis through `cache-redis`, or your own. Put
+//! `#[rate_limited]` on one and its calls are limited per key, with the same backends.
 //!
 //! ```
 //! # #[cfg(feature = "macros")] mod with_macros {
@@ -74,3 +75,5 @@ pub use typed::CacheBackendExt;
 
 #[cfg(feature = "macros")]
 pub use cache_macros::cached;
+#[cfg(feature = "macros")]
+pub use cache_macros::rate_limited;

@@ -7,6 +7,7 @@
 
 mod cached;
 mod common;
+mod rate_limited;
 
 use proc_macro::TokenStream;
 
@@ -14,4 +15,10 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
     cached::cached(args.into(), item.into()).into()
+}
+
+#[doc = include_str!("../docs/rate_limited.md")]
+#[proc_macro_attribute]
+pub fn rate_limited(args: TokenStream, item: TokenStream) -> TokenStream {
+    rate_limited::rate_limited(args.into(), item.into()).into()
 }

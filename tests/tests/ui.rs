@@ -25,4 +25,6 @@ fn ui() {
     let cases = trybuild::TestCases::new();
     cases.pass("ui/cached/pass/*.rs");
     cases.compile_fail("ui/cached/fail/*.rs");
+    cases.pass("ui/rate_limited/pass/*.rs");
+    cases.compile_fail("ui/rate_limited/fail/*.rs");
 }

@@ -115,6 +115,29 @@ impl RateLimiter {
         }
     }
 
+    /// A limiter applying `policy` on the backend registered under `name` (see
+    /// [`register_backend`](crate::register_backend)): the `const` form of
+    /// `RateLimiter::new(policy).backend_name(name)`, so it can live in a `static`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cache_core::rate_limit::{RateLimitPolicy, RateLimiter};
+    ///
+    /// static LOGINS: RateLimiter =
+    ///     RateLimiter::on_backend(RateLimitPolicy::sliding_log(5, Duration::from_secs(60)), "sessions");
+    /// assert!(format!("{LOGINS:?}").contains("sessions"));
+    /// ```
+    #[must_use]
+    pub const fn on_backend(policy: RateLimitPolicy, name: &'static str) -> Self {
+        Self {
+            policy,
+            target: Target::Named(Cow::Borrowed(name)),
+            namespace: Cow::Borrowed(DEFAULT_NAMESPACE),
+            failure_mode: FailureMode::Open,
+            timeout: None,
+        }
+    }
+
     /// Decides on `backend` instead of the registry's.
     #[must_use]
     pub fn backend(mut self, backend: impl CacheBackend) -> Self {
@@ -263,6 +286,62 @@ impl RateLimiter {
         let deadline = Instant::now().checked_add(max_wait);
         loop {
             let decision = self.decide(key.as_str(), cost).await?;
+            if decision.allowed {
+                return Ok(decision);
+            }
+            let wait = decision.retry_after.max(MIN_WAIT);
+            let wake = Instant::now().checked_add(wait);
+            match (wake, deadline) {
+                (Some(wake), Some(deadline)) if wake <= deadline => {}
+                (Some(_), None) => {}
+                _ => return Ok(decision),
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// [`until_n_ready`](Self::until_n_ready) for a key already in key form (see
+    /// [`check_key`](Self::check_key)): waits until a call costing `cost` is admitted, or until
+    /// admitting it would take longer than `max_wait`, and returns the last decision.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cache_core::{KeyBuf, MemoryBackend};
+    /// use cache_core::rate_limit::{RateLimitPolicy, RateLimiter};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> cache_core::Result<()> {
+    /// let limiter = RateLimiter::new(RateLimitPolicy::gcra(100, Duration::from_secs(1)).burst(1))
+    ///     .backend(MemoryBackend::new());
+    /// let mut key = KeyBuf::new();
+    /// key.push_literal("export:");
+    /// key.push_part(&7_u64);
+    /// assert!(limiter.check_key(&key, 1).await?.allowed);
+    /// // The next cell is 10 ms away: well within the bound.
+    /// assert!(limiter.until_ready_key(&key, 1, Duration::from_secs(1)).await?.allowed);
+    /// // A bound shorter than the next cell gives up at once.
+    /// assert!(!limiter.until_ready_key(&key, 1, Duration::from_micros(1)).await?.allowed);
+    /// # Ok(()) }
+    /// ```
+    pub async fn until_ready_key(
+        &self,
+        key: &KeyBuf,
+        cost: u32,
+        max_wait: Duration,
+    ) -> Result<RateLimitDecision> {
+        self.wait_for(self.full_key(key).as_str(), cost, max_wait)
+            .await
+    }
+
+    /// The waiting loop of [`until_ready_key`](Self::until_ready_key), on a full backend key.
+    async fn wait_for(
+        &self,
+        key: &str,
+        cost: u32,
+        max_wait: Duration,
+    ) -> Result<RateLimitDecision> {
+        let deadline = Instant::now().checked_add(max_wait);
+        loop {
+            let decision = self.decide(key, cost).await?;
             if decision.allowed {
                 return Ok(decision);
             }

@@ -143,7 +143,9 @@ impl Args {
                     set_once(&mut self.krate, keyword, path, errors);
                 }
             }
-            _ => unknown_option(&option.name, OPTIONS, RENAMED, errors),
+            _ => {
+                unknown_option(&option.name, OPTIONS, RENAMED, errors);
+            }
         }
     }
 

@@ -21,9 +21,11 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{AttrStyle, Attribute, Block, FnArg, Ident, Pat, PatType};
+use syn::{Attribute, Block, FnArg, Ident, Pat, PatType};
 
-use super::validate::{Cached, KeyPiece, ShapeKind, has_receiver};
+use super::validate::{Cached, ShapeKind};
+use crate::common::item_fn::{fake_return_edge, has_receiver, split_attrs};
+use crate::common::key;
 
 /// Generated locals and statics: `Span::mixed_site()` keeps them apart from the user's names.
 struct Names {
@@ -58,12 +60,6 @@ pub(crate) fn expand(cached: &Cached) -> TokenStream {
         TokenStream::new()
     };
     quote!(#function #companions)
-}
-
-fn split_attrs(attrs: &[Attribute]) -> (Vec<&Attribute>, Vec<&Attribute>) {
-    attrs
-        .iter()
-        .partition(|attr| matches!(attr.style, AttrStyle::Outer))
 }
 
 /// The user's function: attributes, visibility and signature as written, new body.
@@ -161,22 +157,9 @@ fn cacheable_check(cached: &Cached) -> TokenStream {
     quote_spanned!(ty.span()=> #krate::__private::assert_cacheable::<#ty>();)
 }
 
-/// `let mut __cache_key = KeyBuf::new();` and one push per piece. Values are borrowed, so the
-/// body can still take them by value afterwards.
+/// `let mut __cache_key = KeyBuf::new();` and one push per piece.
 fn key(cached: &Cached, names: &Names) -> TokenStream {
-    let krate = &cached.krate;
-    let key = &names.key;
-    let pushes = cached.key.iter().map(|piece| match piece {
-        KeyPiece::Literal(text) => quote!(#key.push_literal(#text);),
-        KeyPiece::Value { expr, span } => {
-            // Spanned so that a value without `KeyPart` is reported at the parameter.
-            quote_spanned!(*span=> #krate::__private::KeyBuf::push_part(&mut #key, &#expr);)
-        }
-    });
-    quote! {
-        let mut #key = #krate::__private::KeyBuf::new();
-        #(#pushes)*
-    }
+    key::build(&cached.krate, &names.key, &cached.key)
 }
 
 /// `let __cache_unless = unless::<R, _>(predicate);`, typed so that a closure's parameter is
@@ -230,22 +213,7 @@ fn shape(cached: &Cached, names: &Names) -> TokenStream {
 fn run_body(cached: &Cached, names: &Names, block: &Block) -> TokenStream {
     let ret = &cached.shape.ret;
     let fake = &names.fake_return;
-    let fake_return_edge = quote_spanned! {ret.span()=>
-        #[allow(
-            unknown_lints,
-            unreachable_code,
-            clippy::diverging_sub_expression,
-            clippy::empty_loop,
-            clippy::let_unit_value,
-            clippy::let_with_type_underscore,
-            clippy::needless_return,
-            clippy::unreachable
-        )]
-        if false {
-            let #fake: #ret = loop {};
-            return #fake;
-        }
-    };
+    let fake_return_edge = fake_return_edge(ret, fake);
     let stmts = &block.stmts;
     quote!(move || async move { #fake_return_edge #(#stmts)* })
 }

@@ -3,7 +3,6 @@
 //! the errors, so editors keep working and no knock-on errors appear.
 
 mod args;
-mod async_trait;
 mod expand;
 mod validate;
 
@@ -11,7 +10,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::ItemFn;
 
-use crate::common::errors::Errors;
+use crate::common::errors::{Errors, with_error};
 
 pub(crate) fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
     let func: ItemFn = match syn::parse2(item.clone()) {
@@ -42,10 +41,4 @@ pub(crate) fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
         eprintln!("#[cached] expansion of `{}`:\n{expanded}", func.sig.ident);
     }
     expanded
-}
-
-/// The item as it was, followed by the errors.
-fn with_error(item: TokenStream, error: syn::Error) -> TokenStream {
-    let error = error.into_compile_error();
-    quote!(#item #error)
 }

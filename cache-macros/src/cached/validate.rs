@@ -1,17 +1,14 @@
 //! Checking the options against the function they decorate, producing the [`Cached`] model
 //! that `expand` turns into code. Every problem is recorded; nothing here emits tokens.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
-use syn::{
-    Expr, FnArg, GenericArgument, Ident, ItemFn, Pat, PatType, Path, PathArguments, ReturnType,
-    Type, TypePath,
-};
+use proc_macro2::TokenStream;
+use syn::{Expr, GenericArgument, ItemFn, Path, PathArguments, Type, TypePath};
 
 use super::args::Args;
-use super::async_trait::{self, AsyncTraitBody};
-use crate::common::errors::{Errors, one_of, suggest};
-use crate::common::key_template::{KeyTemplate, Placeholder, Segment};
+use crate::common::async_trait::{self, AsyncTraitBody};
+use crate::common::errors::Errors;
+use crate::common::item_fn::{declared_output, display};
+use crate::common::key::{KeyPiece, default_key, template_key};
 
 /// Everything `expand` needs, checked.
 pub(crate) struct Cached {
@@ -26,15 +23,6 @@ pub(crate) struct Cached {
     pub(crate) companions: bool,
     /// The function was already rewritten by `#[async_trait]`: cache its inner future.
     pub(crate) async_trait: Option<AsyncTraitBody>,
-}
-
-/// One step of building the key.
-pub(crate) enum KeyPiece {
-    /// Text appended as it is.
-    Literal(TokenStream),
-    /// A value appended in its escaped key form. `span` is where a missing `KeyPart` bound is
-    /// reported: the parameter's type, or the template for a field path.
-    Value { expr: TokenStream, span: Span },
 }
 
 /// What part of the return value is cached.
@@ -54,27 +42,6 @@ pub(crate) enum ShapeKind {
     Ok,
     /// `Some`'s value.
     Some,
-}
-
-/// A named parameter (not the receiver), as placeholders can name it.
-pub(crate) struct Param<'a> {
-    pub(crate) ident: &'a Ident,
-}
-
-/// The named parameters of `func`; patterns such as `(a, b): (u8, u8)` have no name and are
-/// left out.
-pub(crate) fn named_params(func: &ItemFn) -> Vec<Param<'_>> {
-    func.sig
-        .inputs
-        .iter()
-        .filter_map(|input| match input {
-            FnArg::Typed(PatType { pat, .. }) => match &**pat {
-                Pat::Ident(pat) if pat.subpat.is_none() => Some(Param { ident: &pat.ident }),
-                _ => None,
-            },
-            FnArg::Receiver(_) => None,
-        })
-        .collect()
 }
 
 /// Checks `args` against `func`.
@@ -128,16 +95,6 @@ pub(crate) fn validate(args: Args, func: ItemFn, errors: &mut Errors) -> Option<
         func,
     };
     errors.is_empty().then_some(cached)
-}
-
-fn declared_output(func: &ItemFn) -> Option<Type> {
-    match &func.sig.output {
-        ReturnType::Default => None,
-        ReturnType::Type(_, ty) => match &**ty {
-            Type::Tuple(tuple) if tuple.elems.is_empty() => None,
-            ty => Some(ty.clone()),
-        },
-    }
 }
 
 /// Plain `T`, `Result<T, E>` or `Option<T>`, recognised by the last path segment's name (so
@@ -250,136 +207,4 @@ fn check_exclusive_flags(args: &Args, errors: &mut Errors) {
             "`cache_err` and `cache_none` cannot be combined: a function returns either a `Result` or an `Option`",
         );
     }
-}
-
-fn display(tokens: &impl ToTokens) -> String {
-    tokens
-        .to_token_stream()
-        .to_string()
-        .replace(" < ", "<")
-        .replace(" >", ">")
-        .replace("< ", "<")
-        .replace(" ,", ",")
-        .replace(" :: ", "::")
-}
-
-pub(crate) fn has_receiver(func: &ItemFn) -> bool {
-    matches!(func.sig.inputs.first(), Some(FnArg::Receiver(_)))
-}
-
-/// The pieces of a `key = "..."` template, each placeholder resolved against the parameters.
-fn template_key(template: &KeyTemplate, func: &ItemFn, errors: &mut Errors) -> Vec<KeyPiece> {
-    let params = named_params(func);
-    let mut pieces = Vec::new();
-    for segment in &template.segments {
-        match segment {
-            Segment::Literal(text) => pieces.push(KeyPiece::Literal(quote!(#text))),
-            Segment::Placeholder(placeholder) => {
-                if let Some(piece) = resolve(placeholder, template, func, &params, errors) {
-                    pieces.push(piece);
-                }
-            }
-        }
-    }
-    pieces
-}
-
-fn resolve(
-    placeholder: &Placeholder,
-    template: &KeyTemplate,
-    func: &ItemFn,
-    params: &[Param<'_>],
-    errors: &mut Errors,
-) -> Option<KeyPiece> {
-    // At the template, but resolved as generated code: rustc then reports e.g. an unknown
-    // field at the template without suggesting to rewrite the whole literal.
-    let span = Span::call_site().located_at(template.lit.span());
-    let fields = placeholder
-        .fields
-        .iter()
-        .map(|field| match field.parse::<u32>() {
-            Ok(index) => syn::Member::Unnamed(syn::Index { index, span }),
-            Err(_) => syn::Member::Named(Ident::new(field, span)),
-        });
-    if placeholder.root == "self" {
-        if !has_receiver(func) {
-            errors.at(
-                span,
-                format!(
-                    "placeholder `{}` needs a method with a `self` receiver; this function has none",
-                    placeholder.display()
-                ),
-            );
-            return None;
-        }
-        let this = syn::Token![self](span);
-        return Some(KeyPiece::Value {
-            expr: quote!(#this #(.#fields)*),
-            span,
-        });
-    }
-    let Some(param) = params
-        .iter()
-        .find(|param| param.ident == placeholder.root.as_str())
-    else {
-        let names: Vec<String> = params.iter().map(|param| param.ident.to_string()).collect();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let mut message = format!(
-            "unknown placeholder `{}` in key template",
-            placeholder.display()
-        );
-        if let Some(suggestion) = suggest(&placeholder.root, &names) {
-            message.push_str(&format!("; did you mean `<{suggestion}>`?"));
-        } else if names.is_empty() {
-            message.push_str("; this function has no named parameters");
-        } else {
-            message.push_str(&format!("; the parameters are {}", one_of(&names)));
-        }
-        errors.at(span, message);
-        return None;
-    };
-    if placeholder.fields.is_empty() {
-        // A missing `KeyPart` is reported at the parameter's name in the signature.
-        let ident = param.ident;
-        Some(KeyPiece::Value {
-            expr: quote!(#ident),
-            span: ident.span(),
-        })
-    } else {
-        let mut ident = param.ident.clone();
-        ident.set_span(span);
-        Some(KeyPiece::Value {
-            expr: quote!(#ident #(.#fields)*),
-            span,
-        })
-    }
-}
-
-/// `module::path::fn_name` then `:` and the key form of each argument; the receiver is left
-/// out (instances do not have a key form; use `<self.field>` in a template).
-fn default_key(func: &ItemFn, errors: &mut Errors) -> Vec<KeyPiece> {
-    let name = func.sig.ident.to_string();
-    let mut pieces = vec![KeyPiece::Literal(quote!(
-        ::core::concat!(::core::module_path!(), "::", #name)
-    ))];
-    for input in &func.sig.inputs {
-        let FnArg::Typed(PatType { pat, .. }) = input else {
-            continue;
-        };
-        match &**pat {
-            Pat::Ident(pat) if pat.subpat.is_none() => {
-                let ident = &pat.ident;
-                pieces.push(KeyPiece::Literal(quote!(":")));
-                pieces.push(KeyPiece::Value {
-                    expr: quote!(#ident),
-                    span: ident.span(),
-                });
-            }
-            other => errors.spanned(
-                other,
-                "this parameter has no name to put in the default key; bind it to a name, or give the key with `key = \"...\"`",
-            ),
-        }
-    }
-    pieces
 }

@@ -67,18 +67,20 @@ pub(crate) fn set_once<T>(
 
 /// Reports an option name that is not one of `known`, suggesting the closest one; `renamed`
 /// maps names users reach for (from other caching crates) to the option that does the job.
-pub(crate) fn unknown_option(
+/// Returns the suggestion, so that the caller need not also report it as missing.
+pub(crate) fn unknown_option<'a>(
     name: &Ident,
-    known: &[&str],
-    renamed: &[(&str, &str)],
+    known: &[&'a str],
+    renamed: &[(&str, &'a str)],
     errors: &mut Errors,
-) {
+) -> Option<&'a str> {
     let written = name.unraw().to_string();
     let replacement = renamed
         .iter()
         .find(|(old, _)| *old == written)
         .map(|(_, new)| *new);
-    let message = match replacement.or_else(|| suggest(&written, known)) {
+    let suggestion = replacement.or_else(|| suggest(&written, known));
+    let message = match suggestion {
         Some(suggestion) => format!("unknown option `{written}`; did you mean `{suggestion}`?"),
         None => format!(
             "unknown option `{written}`; expected one of {}",
@@ -86,6 +88,7 @@ pub(crate) fn unknown_option(
         ),
     };
     errors.at(name.span(), message);
+    suggestion
 }
 
 /// The value of an option that needs one: `name = value`.

@@ -1,7 +1,7 @@
 //! The path generated code reaches the runtime through: `::cache_core` unless the user
 //! renamed the dependency with `crate = "path"`.
 
-use proc_macro2::Span;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::quote;
 use syn::{Expr, ExprLit, ExprPath, Lit, Path};
 
@@ -54,4 +54,25 @@ fn respan(path: &Path, span: Span) -> Path {
         })
         .collect();
     syn::parse2(respanned).unwrap_or_else(|_| path.clone())
+}
+
+/// `tokens` with every token (groups included) at `span`, e.g. the path of a call into the
+/// runtime spanned at the user's tokens, so that the compiler reports a failed check in it
+/// there. Give `span` the call site's resolution (`Span::call_site().located_at(..)`).
+pub(crate) fn respan_tokens(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Group(group) => {
+                let mut respanned =
+                    Group::new(group.delimiter(), respan_tokens(group.stream(), span));
+                respanned.set_span(span);
+                TokenTree::Group(respanned)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
 }

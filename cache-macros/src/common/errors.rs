@@ -3,8 +3,8 @@
 
 use std::fmt::Display;
 
-use proc_macro2::Span;
-use quote::ToTokens;
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
 
 /// Gathers errors as the arguments are parsed and validated; [`Errors::finish`] turns them
 /// into one combined [`syn::Error`].
@@ -70,6 +70,13 @@ impl Drop for Errors {
             "cache-macros bug: errors were collected but never reported"
         );
     }
+}
+
+/// The item as it was, followed by the errors: editors keep working on the function, and no
+/// knock-on errors appear.
+pub(crate) fn with_error(item: TokenStream, error: syn::Error) -> TokenStream {
+    let error = error.into_compile_error();
+    quote!(#item #error)
 }
 
 /// The candidate closest to `unknown`, if it is close enough to be a likely typo.

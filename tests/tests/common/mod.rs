@@ -2,3 +2,4 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod cached_suite;
+pub mod rate_limited_suite;

@@ -1,7 +1,7 @@
 //! Methods already rewritten by `#[async_trait]`.
 //!
-//! `#[async_trait]` sits on the `impl` (or `trait`) block, so it expands before `#[cached]` on
-//! one of its methods, and `#[cached]` receives this shape (async-trait 0.1):
+//! `#[async_trait]` sits on the `impl` (or `trait`) block, so it expands before `#[cached]` (or
+//! `#[rate_limited]`) on one of its methods, and the macro receives this shape (async-trait 0.1):
 //!
 //! ```text
 //! fn find<'life0, 'async_trait>(&'life0 self, id: u64)
@@ -11,9 +11,9 @@
 //! }
 //! ```
 //!
-//! We cache the inner future instead: the key is built at the top of the `async move` block,
+//! We wrap the inner future instead: the key is built at the top of the `async move` block,
 //! where the parameters (and `self`) are still in scope, and the block's original statements
-//! become the body that runs on a miss. The same recognition is done by `tracing`'s
+//! become the body (that runs on a miss, or once the call is admitted). The same recognition is done by `tracing`'s
 //! `#[instrument]` (`AsyncInfo::from_fn`).
 
 use syn::{

@@ -1,0 +1,105 @@
+//! The decorated function: its parameters, attributes and return type, and the pieces of the
+//! body rewrite every macro shares.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote_spanned};
+use syn::spanned::Spanned as _;
+use syn::{AttrStyle, Attribute, FnArg, Ident, ItemFn, Pat, PatType, ReturnType, Type};
+
+/// A named parameter (not the receiver), as placeholders can name it.
+pub(crate) struct Param<'a> {
+    pub(crate) ident: &'a Ident,
+}
+
+/// The named parameters of `func`; patterns such as `(a, b): (u8, u8)` have no name and are
+/// left out.
+pub(crate) fn named_params(func: &ItemFn) -> Vec<Param<'_>> {
+    func.sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(PatType { pat, .. }) => match &**pat {
+                Pat::Ident(pat) if pat.subpat.is_none() => Some(Param { ident: &pat.ident }),
+                _ => None,
+            },
+            FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
+pub(crate) fn has_receiver(func: &ItemFn) -> bool {
+    matches!(func.sig.inputs.first(), Some(FnArg::Receiver(_)))
+}
+
+/// Outer attributes (re-emitted on the function) and inner ones (`#![...]`, kept at the top
+/// of the new body).
+pub(crate) fn split_attrs(attrs: &[Attribute]) -> (Vec<&Attribute>, Vec<&Attribute>) {
+    attrs
+        .iter()
+        .partition(|attr| matches!(attr.style, AttrStyle::Outer))
+}
+
+/// The declared return type, or `None` for `()`.
+pub(crate) fn declared_output(func: &ItemFn) -> Option<Type> {
+    match &func.sig.output {
+        ReturnType::Default => None,
+        ReturnType::Type(_, ty) => match &**ty {
+            Type::Tuple(tuple) if tuple.elems.is_empty() => None,
+            ty => Some(ty.clone()),
+        },
+    }
+}
+
+/// `if false { let <fake>: <ret> = loop {}; return <fake>; }`: put first in the `async move`
+/// block holding the original body, it pins the block's return type before the body is
+/// checked, so `?` and early `return` infer as they did.
+pub(crate) fn fake_return_edge(ret: &Type, fake: &Ident) -> TokenStream {
+    quote_spanned! {ret.span()=>
+        #[allow(
+            unknown_lints,
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::let_with_type_underscore,
+            clippy::needless_return,
+            clippy::unreachable
+        )]
+        if false {
+            let #fake: #ret = loop {};
+            return #fake;
+        }
+    }
+}
+
+/// Tokens as a user would write them, for messages: `Result<u64, MyError>`.
+pub(crate) fn display(tokens: &impl ToTokens) -> String {
+    tokens
+        .to_token_stream()
+        .to_string()
+        .replace(" < ", "<")
+        .replace(" >", ">")
+        .replace("< ", "<")
+        .replace(" ,", ",")
+        .replace(" :: ", "::")
+}
+
+/// `ty` with every `impl Trait` replaced by `_`, for a `let` annotation in the fake return
+/// edge (`impl Trait` is not allowed there).
+pub(crate) fn erase_impl_trait(ty: &Type) -> Type {
+    struct Eraser;
+    impl syn::visit_mut::VisitMut for Eraser {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(impl_trait) = ty {
+                *ty = Type::Infer(syn::TypeInfer {
+                    underscore_token: syn::Token![_](impl_trait.impl_token.span),
+                });
+            } else {
+                syn::visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    let mut ty = ty.clone();
+    syn::visit_mut::VisitMut::visit_type_mut(&mut Eraser, &mut ty);
+    ty
+}

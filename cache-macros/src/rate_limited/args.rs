@@ -1,0 +1,394 @@
+//! Parsing `#[rate_limited(...)]`'s options. Every option is read independently and every
+//! problem is recorded, so that one compile reports all of them; checks that need several
+//! options or the function's signature live in `validate`.
+
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt as _;
+use syn::spanned::Spanned as _;
+use syn::{Expr, ExprLit, ExprPath, ExprUnary, Ident, Lit, LitStr, Path, UnOp};
+
+use crate::common::attr::{Opt, RawOption, RawOptions, require_value, set_once, unknown_option};
+use crate::common::crate_path;
+use crate::common::duration::{self, DurationValue};
+use crate::common::errors::{Errors, one_of, suggest};
+use crate::common::key_template::{self, KeyTemplate};
+
+/// Every option `#[rate_limited]` accepts, in the order the docs list them.
+pub(crate) const OPTIONS: &[&str] = &[
+    "key",
+    "limit",
+    "window",
+    "algorithm",
+    "burst",
+    "cost",
+    "wait",
+    "fail",
+    "backend",
+    "timeout",
+    "crate",
+];
+
+/// Names users reach for, from other rate-limiting crates, and the option that does that job.
+const RENAMED: &[(&str, &str)] = &[
+    ("rate", "limit"),
+    ("max", "limit"),
+    ("max_calls", "limit"),
+    ("requests", "limit"),
+    ("calls", "limit"),
+    ("per", "window"),
+    ("period", "window"),
+    ("interval", "window"),
+    ("duration", "window"),
+    ("strategy", "algorithm"),
+    ("algo", "algorithm"),
+    ("weight", "cost"),
+    ("max_wait", "wait"),
+    ("block", "wait"),
+    ("failure_mode", "fail"),
+    ("on_failure", "fail"),
+    ("fail_open", "fail"),
+    ("fail_closed", "fail"),
+    ("store", "backend"),
+    ("name", "key"),
+];
+
+/// The algorithms, as written in `algorithm = ...`.
+pub(crate) const ALGORITHMS: &[&str] = &["gcra", "fixed_window", "sliding_log"];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Algorithm {
+    Gcra,
+    FixedWindow,
+    SlidingLog,
+}
+
+impl Algorithm {
+    /// The variant of `cache_core::rate_limit::Algorithm`.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            Self::Gcra => "Gcra",
+            Self::FixedWindow => "FixedWindow",
+            Self::SlidingLog => "SlidingLog",
+        }
+    }
+
+    /// The `RateLimitPolicy` constructor.
+    pub(crate) fn constructor(self) -> &'static str {
+        match self {
+            Self::Gcra => "gcra",
+            Self::FixedWindow => "fixed_window",
+            Self::SlidingLog => "sliding_log",
+        }
+    }
+}
+
+/// `fail = open | closed`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fail {
+    Open,
+    Closed,
+}
+
+/// A `u32` option: a literal the macro checks, or a constant expression left to the compiler.
+pub(crate) enum Count {
+    Literal { value: u32, span: Span },
+    Expr(Expr),
+}
+
+impl Count {
+    pub(crate) fn span(&self) -> Span {
+        match self {
+            Self::Literal { span, .. } => *span,
+            Self::Expr(expr) => expr.span(),
+        }
+    }
+
+    pub(crate) fn literal(&self) -> Option<u32> {
+        match self {
+            Self::Literal { value, .. } => Some(*value),
+            Self::Expr(_) => None,
+        }
+    }
+}
+
+/// The options as written, each with its keyword.
+#[derive(Default)]
+pub(crate) struct Args {
+    pub(crate) key: Option<Opt<KeyTemplate>>,
+    pub(crate) limit: Option<Opt<Count>>,
+    pub(crate) window: Option<Opt<DurationValue>>,
+    pub(crate) algorithm: Option<Opt<Algorithm>>,
+    pub(crate) burst: Option<Opt<Count>>,
+    pub(crate) cost: Option<Opt<Count>>,
+    pub(crate) wait: Option<Opt<DurationValue>>,
+    pub(crate) fail: Option<Opt<Fail>>,
+    pub(crate) backend: Option<Opt<Expr>>,
+    pub(crate) timeout: Option<Opt<DurationValue>>,
+    pub(crate) krate: Option<Opt<Path>>,
+    /// Where "missing option" errors point: the options as written, or the attribute.
+    pub(crate) span: Option<TokenStream>,
+    /// Whether the options parsed (missing options are not reported after a syntax error).
+    pub(crate) parsed: bool,
+    /// The options written, valid or not, and those a misspelt option was taken for: none of
+    /// them is reported missing as well.
+    pub(crate) written: Vec<&'static str>,
+}
+
+impl Args {
+    /// Parses the attribute's tokens. Syntax errors end parsing; every other problem is pushed
+    /// to `errors` and the option is left out.
+    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Self {
+        let mut args = Self {
+            span: (!tokens.is_empty()).then(|| tokens.clone()),
+            ..Self::default()
+        };
+        let Some(RawOptions(options)) = errors.handle(syn::parse2::<RawOptions>(tokens)) else {
+            return args;
+        };
+        args.parsed = true;
+        for option in options {
+            args.read(option, errors);
+        }
+        args
+    }
+
+    fn read(&mut self, option: RawOption, errors: &mut Errors) {
+        let keyword = option.name.clone();
+        let name = keyword.to_string();
+        if let Some(known) = OPTIONS.iter().find(|known| **known == name) {
+            self.written.push(known);
+        }
+        match name.as_str() {
+            // key = "search:<user_id>"
+            "key" => {
+                let template = crate::common::attr::string(&option, "\"search:<user_id>\"", errors)
+                    .and_then(|lit: LitStr| errors.handle(key_template::parse(&lit)));
+                if let Some(template) = template {
+                    set_once(&mut self.key, keyword, template, errors);
+                }
+            }
+            // limit = 10 | limit = MAX_SEARCHES
+            "limit" => {
+                if let Some(limit) = require_value(&option, "10", errors)
+                    .and_then(|value| count("limit", value, 1, errors))
+                {
+                    set_once(&mut self.limit, keyword, limit, errors);
+                }
+            }
+            // window = 60 | window = "1m" | window = CONST_DURATION
+            "window" => {
+                if let Some(window) = require_value(&option, "60", errors)
+                    .and_then(|value| duration::parse("window", value, errors))
+                {
+                    set_once(&mut self.window, keyword, window, errors);
+                }
+            }
+            // algorithm = gcra | fixed_window | sliding_log
+            "algorithm" => {
+                if let Some(algorithm) = require_value(&option, "gcra", errors)
+                    .and_then(|value| algorithm(value, errors))
+                {
+                    set_once(&mut self.algorithm, keyword, algorithm, errors);
+                }
+            }
+            // burst = 5
+            "burst" => {
+                if let Some(burst) = require_value(&option, "5", errors)
+                    .and_then(|value| count("burst", value, 1, errors))
+                {
+                    set_once(&mut self.burst, keyword, burst, errors);
+                }
+            }
+            // cost = 2
+            "cost" => {
+                if let Some(cost) = require_value(&option, "1", errors)
+                    .and_then(|value| count("cost", value, 1, errors))
+                {
+                    set_once(&mut self.cost, keyword, cost, errors);
+                }
+            }
+            // wait = "2s"
+            "wait" => {
+                if let Some(wait) = require_value(&option, "\"2s\"", errors)
+                    .and_then(|value| duration::parse("wait", value, errors))
+                {
+                    set_once(&mut self.wait, keyword, wait, errors);
+                }
+            }
+            // fail = open | closed
+            "fail" => {
+                if let Some(fail) =
+                    require_value(&option, "open", errors).and_then(|value| fail(value, errors))
+                {
+                    set_once(&mut self.fail, keyword, fail, errors);
+                }
+            }
+            // backend = "primary" | backend = PRIMARY (a `&'static str` constant)
+            "backend" => {
+                let Some(backend) = require_value(&option, "\"name\"", errors) else {
+                    return;
+                };
+                if let Expr::Lit(ExprLit {
+                    lit: Lit::Str(name),
+                    ..
+                }) = backend
+                    && name.value().is_empty()
+                {
+                    errors.spanned(
+                        name,
+                        "the backend name is empty; name a backend given to `register_backend`",
+                    );
+                    return;
+                }
+                set_once(&mut self.backend, keyword, backend.clone(), errors);
+            }
+            // timeout = "200ms"
+            "timeout" => {
+                if let Some(timeout) = require_value(&option, "\"200ms\"", errors)
+                    .and_then(|value| duration::parse("timeout", value, errors))
+                {
+                    set_once(&mut self.timeout, keyword, timeout, errors);
+                }
+            }
+            // crate = "my_cache"
+            "crate" => {
+                if let Some(path) = require_value(&option, "\"my_cache\"", errors)
+                    .and_then(|value| crate_path::parse(value, errors))
+                {
+                    set_once(&mut self.krate, keyword, path, errors);
+                }
+            }
+            _ => {
+                if let Some(meant) = unknown_option(&option.name, OPTIONS, RENAMED, errors) {
+                    self.written.push(meant);
+                }
+            }
+        }
+    }
+
+    /// Whether `name` should be reported missing.
+    pub(crate) fn missing(&self, name: &str) -> bool {
+        self.parsed && !self.written.contains(&name)
+    }
+
+    /// The runtime path: `crate = ...` or `::cache_core`.
+    pub(crate) fn crate_path(&self) -> Path {
+        self.krate
+            .as_ref()
+            .map_or_else(crate_path::default_path, |krate| krate.value.clone())
+    }
+}
+
+/// A `u32` option of at least `min`: an unsuffixed (or `u32`) integer literal, or a constant
+/// expression of type `u32`.
+fn count(name: &str, value: &Expr, min: u32, errors: &mut Errors) -> Option<Count> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => {
+            if !(int.suffix().is_empty() || int.suffix() == "u32") {
+                errors.spanned(int, format!("`{name}` takes an unsuffixed integer"));
+                return None;
+            }
+            match int.base10_parse::<u32>() {
+                Ok(count) if count < min => {
+                    errors.spanned(int, format!("`{name}` must be at least {min}"));
+                    None
+                }
+                Ok(count) => Some(Count::Literal {
+                    value: count,
+                    span: int.span(),
+                }),
+                Err(_) => {
+                    errors.spanned(
+                        int,
+                        format!("`{name}` is too large: it is a `u32`, at most {}", u32::MAX),
+                    );
+                    None
+                }
+            }
+        }
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_), ..
+        }) => {
+            errors.spanned(value, format!("`{name}` cannot be negative"));
+            None
+        }
+        Expr::Lit(_) => {
+            errors.spanned(
+                value,
+                format!("expected a whole number for `{name}`, e.g. `{name} = 10`"),
+            );
+            None
+        }
+        other => Some(Count::Expr(other.clone())),
+    }
+}
+
+/// A bare name among `choices`, e.g. `algorithm = sliding_log`.
+fn name<'a>(
+    option: &str,
+    value: &Expr,
+    choices: &[&'a str],
+    errors: &mut Errors,
+) -> Option<&'a str> {
+    let example = choices.first().copied().unwrap_or_default();
+    match value {
+        Expr::Path(ExprPath {
+            path, qself: None, ..
+        }) if path.get_ident().is_some() => {
+            let ident = path.get_ident().map(Ident::unraw)?;
+            let written = ident.to_string();
+            if let Some(choice) = choices.iter().find(|choice| **choice == written) {
+                return Some(choice);
+            }
+            let message = match suggest(&written, choices) {
+                Some(suggestion) => {
+                    format!("unknown `{option}` `{written}`; did you mean `{suggestion}`?")
+                }
+                None => format!(
+                    "unknown `{option}` `{written}`; expected one of {}",
+                    one_of(choices)
+                ),
+            };
+            errors.at(ident.span(), message);
+            None
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) if choices.contains(&text.value().as_str()) => {
+            let written = text.value();
+            errors.spanned(
+                text,
+                format!("write `{option} = {written}` without quotes: `{option}` takes a name"),
+            );
+            None
+        }
+        other => {
+            errors.at(
+                other.span(),
+                format!(
+                    "expected one of {} for `{option}`, e.g. `{option} = {example}`",
+                    one_of(choices)
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn algorithm(value: &Expr, errors: &mut Errors) -> Option<Algorithm> {
+    Some(match name("algorithm", value, ALGORITHMS, errors)? {
+        "fixed_window" => Algorithm::FixedWindow,
+        "sliding_log" => Algorithm::SlidingLog,
+        _ => Algorithm::Gcra,
+    })
+}
+
+fn fail(value: &Expr, errors: &mut Errors) -> Option<Fail> {
+    Some(match name("fail", value, &["open", "closed"], errors)? {
+        "closed" => Fail::Closed,
+        _ => Fail::Open,
+    })
+}

@@ -1,0 +1,172 @@
+//! Code generation for a validated [`RateLimited`] function: the function itself, with only
+//! its body replaced. No other item is generated.
+//!
+//! ```text
+//! #[rate_limited(key = "search:<user_id>", limit = 10, window = 60)]
+//! async fn search(user_id: u64, q: &str) -> Result<Vec<Hit>, ApiError> { body }
+//! ```
+//! becomes, in essence,
+//! ```text
+//! async fn search(user_id: u64, q: &str) -> Result<Vec<Hit>, ApiError> {
+//!     static __CACHE_LIMITER: RateLimiter = RateLimiter::new(checked_cost(
+//!         RateLimitPolicy::gcra(checked_limit(10, Gcra), checked_window(60s)),
+//!         1,                                        // each check spanned at its option
+//!     ));
+//!     {
+//!         let mut __cache_key = KeyBuf::new();      // built by reference
+//!         __cache_key.push_literal("search:");
+//!         __cache_key.push_part(&user_id);          // spanned at `user_id`
+//!         if let Err(__cache_denied) = rate_limit(&__CACHE_LIMITER, &__cache_key, 1, None).await {
+//!             return Err(rate_limited_error(__cache_denied)); // spanned at `ApiError`
+//!         }
+//!     }
+//!     async move { body }.await
+//! }
+//! ```
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned as _;
+use syn::{Block, Ident};
+
+use super::args::Fail;
+use super::validate::RateLimited;
+use crate::common::item_fn::{erase_impl_trait, fake_return_edge, split_attrs};
+use crate::common::{crate_path, key};
+
+/// Generated locals and statics: `Span::mixed_site()` keeps them apart from the user's names.
+struct Names {
+    limiter: Ident,
+    key: Ident,
+    denied: Ident,
+    fake_return: Ident,
+}
+
+impl Names {
+    fn new() -> Self {
+        let name = |text: &str| Ident::new(text, Span::mixed_site());
+        Self {
+            limiter: name("__CACHE_LIMITER"),
+            key: name("__cache_key"),
+            denied: name("__cache_denied"),
+            fake_return: name("__cache_fake_return"),
+        }
+    }
+}
+
+/// The user's function: attributes, visibility and signature as written, new body.
+pub(crate) fn expand(model: &RateLimited) -> TokenStream {
+    let names = Names::new();
+    let func = &model.func;
+    let (outer, inner) = split_attrs(&func.attrs);
+    let vis = &func.vis;
+    let sig = &func.sig;
+    let limiter = limiter(model, &names);
+    let check = check(model, &names);
+    let body = match &model.async_trait {
+        None => {
+            let run = run_body(model, &names, &func.block);
+            quote! {
+                #limiter
+                #check
+                #run
+            }
+        }
+        Some(async_trait) => {
+            // `Box::pin(async move { limiter; check; async move { original }.await })`
+            let run = run_body(model, &names, &async_trait.future.block);
+            let block: Block = syn::parse_quote!({
+                #limiter
+                #check
+                #run
+            });
+            let call = async_trait.with_block(block);
+            quote!(#call)
+        }
+    };
+    quote! {
+        #(#outer)*
+        #vis #sig {
+            #(#inner)*
+            #body
+        }
+    }
+}
+
+/// `static __CACHE_LIMITER: RateLimiter = ...;`, evaluated at compile time: the policy is
+/// checked there too, so constants the macro cannot read are still rejected by the compiler.
+fn limiter(model: &RateLimited, names: &Names) -> TokenStream {
+    let krate = &model.krate;
+    let private = quote!(#krate::__private);
+    let policy = &model.policy;
+    let cost = &model.cost;
+    // Every token at the `cost` option, where a cost that can never pass is then reported.
+    let at_cost = model.cost_span;
+    let checked =
+        crate_path::respan_tokens(quote!(#private::checked_cost(#policy, #cost)), at_cost);
+    let new = match &model.backend {
+        None => quote!(#private::RateLimiter::new(#checked)),
+        Some(backend) => {
+            let backend = quote_spanned!(backend.span()=> #backend);
+            quote!(#private::RateLimiter::on_backend(#checked, #backend))
+        }
+    };
+    let fail = match model.fail {
+        Fail::Open => TokenStream::new(),
+        Fail::Closed => quote!(.failure_mode(#private::FailureMode::Closed)),
+    };
+    let timeout = model
+        .timeout
+        .as_ref()
+        .map(|timeout| quote!(.timeout(#timeout)));
+    let limiter = &names.limiter;
+    quote! {
+        static #limiter: #private::RateLimiter = #new #fail #timeout;
+    }
+}
+
+/// Builds the key by reference, asks the limiter (or waits), and returns
+/// `Err(E::from(RateLimited))` when the call is denied.
+fn check(model: &RateLimited, names: &Names) -> TokenStream {
+    let krate = &model.krate;
+    let private = quote!(#krate::__private);
+    let Names {
+        limiter,
+        key,
+        denied,
+        ..
+    } = names;
+    let build = key::build(krate, key, &model.key);
+    let cost = &model.cost;
+    let wait = match &model.wait {
+        Some(wait) => quote!(#private::Some(#wait)),
+        None => quote!(#private::None),
+    };
+    // Every token at `E`, where a missing `From<RateLimited>` is then reported; the local
+    // keeps its hygiene.
+    let at_error = Span::call_site().located_at(model.error_span);
+    let convert = crate_path::respan_tokens(quote!(#private::rate_limited_error), at_error);
+    let denied_at_error = Ident::new(
+        &denied.to_string(),
+        Span::mixed_site().located_at(model.error_span),
+    );
+    let convert = quote_spanned!(at_error=> #convert(#denied_at_error));
+    quote! {
+        {
+            #build
+            if let #private::Err(#denied) =
+                #private::rate_limit(&#limiter, &#key, #cost, #wait).await
+            {
+                return #private::Err(#convert);
+            }
+        }
+    }
+}
+
+/// `async move { <fake return edge> body }.await`.
+fn run_body(model: &RateLimited, names: &Names, block: &Block) -> TokenStream {
+    let ret = erase_impl_trait(&model.ret);
+    let fake_return_edge = fake_return_edge(&ret, &names.fake_return);
+    let stmts = &block.stmts;
+    quote!(async move { #fake_return_edge #(#stmts)* }.await)
+}
