@@ -108,7 +108,11 @@ impl KeyBuf {
                 if i > start {
                     self.push_literal(&text[start..i]);
                 }
-                let hex = [b'%', HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xF)]];
+                let hex = [
+                    b'%',
+                    HEX[usize::from(byte >> 4)],
+                    HEX[usize::from(byte & 0xF)],
+                ];
                 self.push_literal(inline_str(&hex));
                 start = i + 1;
             }
@@ -243,7 +247,9 @@ macro_rules! key_part_integer {
     )*};
 }
 
-key_part_integer!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+key_part_integer!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
+);
 
 impl KeyPart for bool {
     #[inline]
@@ -452,8 +458,12 @@ mod tests {
 
     #[test]
     fn values_are_escaped_injectively() {
-        let a = key_of(&[&|k| k.push_part("x:y"), &|k| k.push_literal(":"), &|k| k.push_part("z")]);
-        let b = key_of(&[&|k| k.push_part("x"), &|k| k.push_literal(":"), &|k| k.push_part("y:z")]);
+        let a = key_of(&[&|k| k.push_part("x:y"), &|k| k.push_literal(":"), &|k| {
+            k.push_part("z")
+        }]);
+        let b = key_of(&[&|k| k.push_part("x"), &|k| k.push_literal(":"), &|k| {
+            k.push_part("y:z")
+        }]);
         assert_eq!(a, "x%3Ay:z");
         assert_eq!(b, "x:y%3Az");
     }

@@ -44,10 +44,10 @@
 mod backend;
 pub mod codec;
 mod error;
-pub mod key;
-pub mod layer;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod key;
+pub mod layer;
 mod memory;
 pub mod rate_limit;
 mod registry;

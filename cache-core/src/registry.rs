@@ -136,7 +136,10 @@ fn resolve<'a>(global: &'a Backends, name: Option<&str>) -> &'a DynBackend {
     match name {
         None => &global.default,
         Some(name) => global.named.get(name).unwrap_or_else(|| {
-            tracing::warn!(backend = name, "no backend registered under this name; using the default");
+            tracing::warn!(
+                backend = name,
+                "no backend registered under this name; using the default"
+            );
             &global.default
         }),
     }

@@ -75,7 +75,12 @@ impl Site {
 
     /// Runs one backend call under the site's timeout, timing and counting it; failures are
     /// logged and come back as `None` (the caller fails open).
-    async fn call<T>(&self, op: &'static str, key: &str, call: impl Future<Output = Result<T>>) -> Option<T> {
+    async fn call<T>(
+        &self,
+        op: &'static str,
+        key: &str,
+        call: impl Future<Output = Result<T>>,
+    ) -> Option<T> {
         let counters = self.state().counters;
         let started = Instant::now();
         let outcome = match tokio::time::timeout(self.timeout(), call).await {
@@ -284,8 +289,12 @@ async fn store<S: Cacheable>(site: &Site, backend: &DynBackend, key: &str, value
         }
     };
     let shared = Arc::new(value.clone());
-    site.call("set", key, backend.set_shared(key, shared, encoded, site.ttl))
-        .await;
+    site.call(
+        "set",
+        key,
+        backend.set_shared(key, shared, encoded, site.ttl),
+    )
+    .await;
 }
 
 /// Runs the body and overwrites the cached value with its result (if cacheable), whatever
@@ -321,7 +330,10 @@ pub async fn invalidate(site: &'static Site, key: &str) -> Result<bool> {
         Ok(outcome) => outcome,
         Err(_) => Err(Error::new(
             ErrorKind::Timeout,
-            format!("invalidate of `{key}` got no answer within {:?}", site.timeout()),
+            format!(
+                "invalidate of `{key}` got no answer within {:?}",
+                site.timeout()
+            ),
         )),
     }
 }

@@ -50,7 +50,10 @@ impl Striped {
     }
 
     fn sum(&self) -> u64 {
-        self.0.iter().map(|cell| cell.0.load(Ordering::Relaxed)).sum()
+        self.0
+            .iter()
+            .map(|cell| cell.0.load(Ordering::Relaxed))
+            .sum()
     }
 }
 

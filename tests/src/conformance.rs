@@ -32,50 +32,105 @@ fn bytes(text: &'static str) -> Bytes {
 pub async fn get_set_roundtrip(backend: impl CacheBackend) {
     assert_eq!(backend.get("missing").await.expect("get"), None);
     backend.set("k", bytes("v1"), None).await.expect("set");
-    assert_eq!(backend.get("k").await.expect("get").as_deref(), Some(&b"v1"[..]));
-    backend.set("k", bytes("v2"), None).await.expect("overwrite");
-    assert_eq!(backend.get("k").await.expect("get").as_deref(), Some(&b"v2"[..]));
+    assert_eq!(
+        backend.get("k").await.expect("get").as_deref(),
+        Some(&b"v1"[..])
+    );
+    backend
+        .set("k", bytes("v2"), None)
+        .await
+        .expect("overwrite");
+    assert_eq!(
+        backend.get("k").await.expect("get").as_deref(),
+        Some(&b"v2"[..])
+    );
     let binary = Bytes::from(vec![0_u8, 255, 10, 13, 0]);
-    backend.set("bin", binary.clone(), None).await.expect("set binary");
+    backend
+        .set("bin", binary.clone(), None)
+        .await
+        .expect("set binary");
     assert_eq!(backend.get("bin").await.expect("get binary"), Some(binary));
 }
 
 /// A TTL is reported, honoured, and an expired key is gone for every read operation.
 pub async fn ttl_expiry(backend: impl CacheBackend) {
-    backend.set("t", bytes("v"), Some(SHORT_TTL)).await.expect("set with ttl");
+    backend
+        .set("t", bytes("v"), Some(SHORT_TTL))
+        .await
+        .expect("set with ttl");
     match backend.ttl("t").await.expect("ttl") {
         KeyTtl::ExpiresIn(left) => assert!(left <= SHORT_TTL && !left.is_zero(), "ttl {left:?}"),
         other => panic!("expected ExpiresIn, got {other:?}"),
     }
     assert!(backend.exists("t").await.expect("exists"));
     tokio::time::sleep(SHORT_TTL * 2).await;
-    assert_eq!(backend.get("t").await.expect("get"), None, "expired key still readable");
+    assert_eq!(
+        backend.get("t").await.expect("get"),
+        None,
+        "expired key still readable"
+    );
     assert!(!backend.exists("t").await.expect("exists"));
     assert_eq!(backend.ttl("t").await.expect("ttl"), KeyTtl::Missing);
-    assert_eq!(backend.get_many(&["t"]).await.expect("get_many"), vec![None]);
+    assert_eq!(
+        backend.get_many(&["t"]).await.expect("get_many"),
+        vec![None]
+    );
 }
 
 /// `None` means no expiry; `set` without TTL clears a previous TTL; zero TTLs are refused.
 pub async fn ttl_none_and_zero(backend: impl CacheBackend) {
     backend.set("p", bytes("v"), None).await.expect("set");
     assert_eq!(backend.ttl("p").await.expect("ttl"), KeyTtl::Persistent);
-    backend.set("p2", bytes("v"), Some(Duration::from_secs(60))).await.expect("set");
-    backend.set("p2", bytes("v"), None).await.expect("set again");
+    backend
+        .set("p2", bytes("v"), Some(Duration::from_secs(60)))
+        .await
+        .expect("set");
+    backend
+        .set("p2", bytes("v"), None)
+        .await
+        .expect("set again");
     assert_eq!(backend.ttl("p2").await.expect("ttl"), KeyTtl::Persistent);
     let zero = backend.set("z", bytes("v"), Some(Duration::ZERO)).await;
-    assert_eq!(zero.map_err(|e| e.kind()).err(), Some(ErrorKind::InvalidInput));
+    assert_eq!(
+        zero.map_err(|e| e.kind()).err(),
+        Some(ErrorKind::InvalidInput)
+    );
     assert_eq!(backend.get("z").await.expect("get"), None);
 }
 
 /// `set_if_absent` stores only into an empty (or expired) key and keeps the first value.
 pub async fn set_if_absent_semantics(backend: impl CacheBackend) {
-    assert!(backend.set_if_absent("n", bytes("first"), Some(SHORT_TTL)).await.expect("nx"));
-    assert!(!backend.set_if_absent("n", bytes("second"), None).await.expect("nx"));
-    assert_eq!(backend.get("n").await.expect("get").as_deref(), Some(&b"first"[..]));
-    assert!(matches!(backend.ttl("n").await.expect("ttl"), KeyTtl::ExpiresIn(_)));
+    assert!(
+        backend
+            .set_if_absent("n", bytes("first"), Some(SHORT_TTL))
+            .await
+            .expect("nx")
+    );
+    assert!(
+        !backend
+            .set_if_absent("n", bytes("second"), None)
+            .await
+            .expect("nx")
+    );
+    assert_eq!(
+        backend.get("n").await.expect("get").as_deref(),
+        Some(&b"first"[..])
+    );
+    assert!(matches!(
+        backend.ttl("n").await.expect("ttl"),
+        KeyTtl::ExpiresIn(_)
+    ));
     tokio::time::sleep(SHORT_TTL * 2).await;
-    assert!(backend.set_if_absent("n", bytes("third"), None).await.expect("nx after expiry"));
-    assert_eq!(backend.get("n").await.expect("get").as_deref(), Some(&b"third"[..]));
+    assert!(
+        backend
+            .set_if_absent("n", bytes("third"), None)
+            .await
+            .expect("nx after expiry")
+    );
+    assert_eq!(
+        backend.get("n").await.expect("get").as_deref(),
+        Some(&b"third"[..])
+    );
 }
 
 /// Of 64 concurrent `set_if_absent` calls on one key, exactly one wins.
@@ -108,16 +163,33 @@ pub async fn delete_and_exists(backend: impl CacheBackend) {
     assert!(backend.delete("a").await.expect("delete"));
     assert!(!backend.delete("a").await.expect("delete again"));
     assert!(!backend.exists("a").await.expect("exists"));
-    assert_eq!(backend.delete_many(&["b", "c", "nope"]).await.expect("delete_many"), 2);
-    assert_eq!(backend.get_many(&["b", "c"]).await.expect("get_many"), vec![None, None]);
+    assert_eq!(
+        backend
+            .delete_many(&["b", "c", "nope"])
+            .await
+            .expect("delete_many"),
+        2
+    );
+    assert_eq!(
+        backend.get_many(&["b", "c"]).await.expect("get_many"),
+        vec![None, None]
+    );
 }
 
 /// `expire` sets a TTL on an existing key only.
 pub async fn expire_semantics(backend: impl CacheBackend) {
-    assert!(!backend.expire("none", SHORT_TTL).await.expect("expire missing"));
+    assert!(
+        !backend
+            .expire("none", SHORT_TTL)
+            .await
+            .expect("expire missing")
+    );
     backend.set("e", bytes("v"), None).await.expect("set");
     assert!(backend.expire("e", SHORT_TTL).await.expect("expire"));
-    assert!(matches!(backend.ttl("e").await.expect("ttl"), KeyTtl::ExpiresIn(_)));
+    assert!(matches!(
+        backend.ttl("e").await.expect("ttl"),
+        KeyTtl::ExpiresIn(_)
+    ));
     tokio::time::sleep(SHORT_TTL * 2).await;
     assert!(!backend.exists("e").await.expect("exists"));
 }
@@ -127,16 +199,34 @@ pub async fn increment_semantics(backend: impl CacheBackend) {
     assert_eq!(backend.increment("c", 1).await.expect("incr"), 1);
     assert_eq!(backend.increment("c", 41).await.expect("incr"), 42);
     assert_eq!(backend.increment("c", -50).await.expect("decr"), -8);
-    assert_eq!(backend.get("c").await.expect("get").as_deref(), Some(&b"-8"[..]));
+    assert_eq!(
+        backend.get("c").await.expect("get").as_deref(),
+        Some(&b"-8"[..])
+    );
     assert_eq!(backend.ttl("c").await.expect("ttl"), KeyTtl::Persistent);
-    backend.expire("c", Duration::from_secs(60)).await.expect("expire");
+    backend
+        .expire("c", Duration::from_secs(60))
+        .await
+        .expect("expire");
     backend.increment("c", 1).await.expect("incr");
-    assert!(matches!(backend.ttl("c").await.expect("ttl"), KeyTtl::ExpiresIn(_)), "increment dropped the TTL");
+    assert!(
+        matches!(backend.ttl("c").await.expect("ttl"), KeyTtl::ExpiresIn(_)),
+        "increment dropped the TTL"
+    );
     backend.set("text", bytes("abc"), None).await.expect("set");
-    let err = backend.increment("text", 1).await.expect_err("increment of text");
+    let err = backend
+        .increment("text", 1)
+        .await
+        .expect_err("increment of text");
     assert_eq!(err.kind(), ErrorKind::NotAnInteger);
-    assert_eq!(backend.get("text").await.expect("get").as_deref(), Some(&b"abc"[..]));
-    backend.set("max", Bytes::from(i64::MAX.to_string()), None).await.expect("set");
+    assert_eq!(
+        backend.get("text").await.expect("get").as_deref(),
+        Some(&b"abc"[..])
+    );
+    backend
+        .set("max", Bytes::from(i64::MAX.to_string()), None)
+        .await
+        .expect("set");
     let err = backend.increment("max", 1).await.expect_err("overflow");
     assert_eq!(err.kind(), ErrorKind::NotAnInteger);
 }
@@ -157,20 +247,38 @@ pub async fn increment_concurrent(backend: impl CacheBackend) {
     for task in tasks {
         task.await.expect("task");
     }
-    assert_eq!(backend.get("counter").await.expect("get").as_deref(), Some(&b"3200"[..]));
+    assert_eq!(
+        backend.get("counter").await.expect("get").as_deref(),
+        Some(&b"3200"[..])
+    );
 }
 
 /// `get_many` keeps order and reports each missing key; `set_many` applies one TTL to all.
 pub async fn batch_operations(backend: impl CacheBackend) {
     backend
-        .set_many(&[("m1", bytes("1")), ("m2", bytes("2")), ("m3", bytes("3"))], Some(Duration::from_secs(60)))
+        .set_many(
+            &[("m1", bytes("1")), ("m2", bytes("2")), ("m3", bytes("3"))],
+            Some(Duration::from_secs(60)),
+        )
         .await
         .expect("set_many");
-    let values = backend.get_many(&["m3", "nope", "m1", "m2"]).await.expect("get_many");
+    let values = backend
+        .get_many(&["m3", "nope", "m1", "m2"])
+        .await
+        .expect("get_many");
     let values: Vec<Option<&[u8]>> = values.iter().map(Option::as_deref).collect();
-    assert_eq!(values, vec![Some(&b"3"[..]), None, Some(&b"1"[..]), Some(&b"2"[..])]);
-    assert!(matches!(backend.ttl("m2").await.expect("ttl"), KeyTtl::ExpiresIn(_)));
-    assert_eq!(backend.get_many(&[]).await.expect("empty get_many"), Vec::<Option<Bytes>>::new());
+    assert_eq!(
+        values,
+        vec![Some(&b"3"[..]), None, Some(&b"1"[..]), Some(&b"2"[..])]
+    );
+    assert!(matches!(
+        backend.ttl("m2").await.expect("ttl"),
+        KeyTtl::ExpiresIn(_)
+    ));
+    assert_eq!(
+        backend.get_many(&[]).await.expect("empty get_many"),
+        Vec::<Option<Bytes>>::new()
+    );
     backend.set_many(&[], None).await.expect("empty set_many");
 }
 
@@ -192,22 +300,54 @@ pub async fn delete_pattern_escaped(backend: impl CacheBackend) {
     }
     // The pattern for "everything under the value `a*`": the value's key form, then `*`.
     let pattern = format!("{star}*");
-    assert_eq!(backend.delete_pattern(&pattern).await.expect("delete_pattern"), 2);
+    assert_eq!(
+        backend
+            .delete_pattern(&pattern)
+            .await
+            .expect("delete_pattern"),
+        2
+    );
     assert!(!backend.exists(&star).await.expect("exists"));
     assert!(!backend.exists(&nested).await.expect("exists"));
-    assert!(backend.exists(&plain).await.expect("exists"), "escaped `*` widened the pattern");
-    assert_eq!(backend.delete_pattern("user:*").await.expect("delete_pattern"), 1);
+    assert!(
+        backend.exists(&plain).await.expect("exists"),
+        "escaped `*` widened the pattern"
+    );
+    assert_eq!(
+        backend
+            .delete_pattern("user:*")
+            .await
+            .expect("delete_pattern"),
+        1
+    );
     assert!(backend.exists("other:1").await.expect("exists"));
-    assert_eq!(backend.delete_pattern("nothing:*").await.expect("delete_pattern"), 0);
+    assert_eq!(
+        backend
+            .delete_pattern("nothing:*")
+            .await
+            .expect("delete_pattern"),
+        0
+    );
 }
 
 /// Pattern delete walks a keyspace larger than one scan batch.
 pub async fn delete_pattern_many(backend: impl CacheBackend) {
-    let values: Vec<(String, Bytes)> = (0..2500).map(|i| (format!("bulk:{i}"), bytes("v"))).collect();
-    let entries: Vec<(&str, Bytes)> = values.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let values: Vec<(String, Bytes)> = (0..2500)
+        .map(|i| (format!("bulk:{i}"), bytes("v")))
+        .collect();
+    let entries: Vec<(&str, Bytes)> = values
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
     backend.set_many(&entries, None).await.expect("set_many");
     backend.set("keep", bytes("v"), None).await.expect("set");
-    assert_eq!(backend.delete_pattern("bulk:*").await.expect("delete_pattern"), 2500);
+    assert_eq!(
+        backend
+            .delete_pattern("bulk:*")
+            .await
+            .expect("delete_pattern"),
+        2500
+    );
     assert!(backend.exists("keep").await.expect("exists"));
 }
 
@@ -215,9 +355,15 @@ pub async fn delete_pattern_many(backend: impl CacheBackend) {
 pub async fn clear_and_ping(backend: impl CacheBackend) {
     backend.ping().await.expect("ping");
     backend.set("x", bytes("1"), None).await.expect("set");
-    backend.set("y", bytes("2"), Some(Duration::from_secs(60))).await.expect("set");
+    backend
+        .set("y", bytes("2"), Some(Duration::from_secs(60)))
+        .await
+        .expect("set");
     backend.clear().await.expect("clear");
-    assert_eq!(backend.get_many(&["x", "y"]).await.expect("get_many"), vec![None, None]);
+    assert_eq!(
+        backend.get_many(&["x", "y"]).await.expect("get_many"),
+        vec![None, None]
+    );
 }
 
 /// Generates one `#[tokio::test]` per conformance check for a backend.

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use cache_core::rate_limit::{RateLimitDecision, RateLimitPolicy};
-use cache_core::{Bytes, CacheBackend, Error, ErrorKind, KeyTtl, MemoryBackend, Result, async_trait};
+use cache_core::{
+    Bytes, CacheBackend, Error, ErrorKind, KeyTtl, MemoryBackend, Result, async_trait,
+};
 
 /// Which operations misbehave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +56,10 @@ impl Faulty {
             return Ok(());
         }
         match self.fault {
-            Fault::Down => Err(Error::new(ErrorKind::Connection, "connection refused (injected)")),
+            Fault::Down => Err(Error::new(
+                ErrorKind::Connection,
+                "connection refused (injected)",
+            )),
             Fault::Hang => std::future::pending().await,
         }
     }

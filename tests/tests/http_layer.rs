@@ -22,7 +22,9 @@ async fn serve(limiter: RateLimiter) -> SocketAddr {
             .ok()
             .map(str::to_owned)
     });
-    let app = Router::new().route("/", get(|| async { "hello" })).layer(layer);
+    let app = Router::new()
+        .route("/", get(|| async { "hello" }))
+        .layer(layer);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
@@ -32,7 +34,9 @@ async fn serve(limiter: RateLimiter) -> SocketAddr {
 /// Sends one request and returns the status code and the lowercased head.
 async fn request(addr: SocketAddr, client: Option<&str>) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let client = client.map(|c| format!("x-client: {c}\r\n")).unwrap_or_default();
+    let client = client
+        .map(|c| format!("x-client: {c}\r\n"))
+        .unwrap_or_default();
     let req = format!("GET / HTTP/1.1\r\nhost: test\r\n{client}connection: close\r\n\r\n");
     stream.write_all(req.as_bytes()).await.expect("write");
     let mut response = String::new();
@@ -67,9 +71,13 @@ async fn answers_429_with_headers_once_the_budget_is_spent() {
     let (status, head) = request(addr, Some("alice")).await;
     assert_eq!(status, 429, "{head}");
     assert_eq!(header(&head, "x-ratelimit-remaining"), Some("0"));
-    let retry: u64 = header(&head, "retry-after").and_then(|v| v.parse().ok()).expect("retry-after");
+    let retry: u64 = header(&head, "retry-after")
+        .and_then(|v| v.parse().ok())
+        .expect("retry-after");
     assert!((1..=60).contains(&retry), "retry-after {retry}");
-    let reset: u64 = header(&head, "x-ratelimit-reset").and_then(|v| v.parse().ok()).expect("reset");
+    let reset: u64 = header(&head, "x-ratelimit-reset")
+        .and_then(|v| v.parse().ok())
+        .expect("reset");
     assert!((1..=60).contains(&reset), "reset {reset}");
 
     // Another key has its own budget; a request without a key is not limited.

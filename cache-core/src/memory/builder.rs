@@ -45,7 +45,8 @@ impl MemoryBackendBuilder {
         let (capacity, items, by_bytes) = match self.max_bytes {
             Some(bytes) => (
                 bytes,
-                self.max_entries.unwrap_or((bytes / ASSUMED_ENTRY_BYTES).max(1)),
+                self.max_entries
+                    .unwrap_or((bytes / ASSUMED_ENTRY_BYTES).max(1)),
                 true,
             ),
             None => {
@@ -55,7 +56,9 @@ impl MemoryBackendBuilder {
         };
         let items = usize::try_from(items).unwrap_or(usize::MAX);
         let mut options = OptionsBuilder::new();
-        options.estimated_items_capacity(items).weight_capacity(capacity);
+        options
+            .estimated_items_capacity(items)
+            .weight_capacity(capacity);
         let store = match options.build() {
             Ok(options) => Cache::with_options(
                 options,

@@ -102,5 +102,7 @@ impl ExpiryQueue {
 
 /// A poisoned stripe only means another thread panicked mid-push; the heap is still a heap.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -61,8 +61,13 @@ impl quick_cache::Weighter<String, Arc<Entry>> for EntryWeighter {
     }
 }
 
-type Store =
-    Cache<String, Arc<Entry>, EntryWeighter, foldhash::fast::RandomState, DefaultLifecycle<String, Arc<Entry>>>;
+type Store = Cache<
+    String,
+    Arc<Entry>,
+    EntryWeighter,
+    foldhash::fast::RandomState,
+    DefaultLifecycle<String, Arc<Entry>>,
+>;
 
 /// The in-memory backend: sharded, bounded, with per-entry TTL.
 ///
@@ -244,7 +249,12 @@ fn parse_integer(bytes: &[u8]) -> Result<i64> {
     std::str::from_utf8(bytes)
         .ok()
         .and_then(|text| text.parse().ok())
-        .ok_or_else(|| Error::new(ErrorKind::NotAnInteger, "the stored value is not a 64-bit integer"))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotAnInteger,
+                "the stored value is not a 64-bit integer",
+            )
+        })
 }
 
 #[async_trait]
@@ -331,7 +341,10 @@ impl CacheBackend for MemoryBackend {
                 None => (0, None),
             };
             let new = old.checked_add(delta).ok_or_else(|| {
-                Error::new(ErrorKind::NotAnInteger, "increment would overflow a 64-bit integer")
+                Error::new(
+                    ErrorKind::NotAnInteger,
+                    "increment would overflow a 64-bit integer",
+                )
             })?;
             let entry = Arc::new(Entry {
                 bytes: Bytes::from(new.to_string()),
@@ -389,7 +402,11 @@ impl CacheBackend for MemoryBackend {
 
     #[inline]
     fn visit_shared(&self, key: &str, visit: &mut dyn FnMut(&(dyn std::any::Any + Send + Sync))) {
-        if let Some(shared) = self.live(key).as_ref().and_then(|entry| entry.shared.as_ref()) {
+        if let Some(shared) = self
+            .live(key)
+            .as_ref()
+            .and_then(|entry| entry.shared.as_ref())
+        {
             visit(&**shared);
         }
     }

@@ -35,8 +35,15 @@ async fn main() -> Result<(), String> {
         let started = std::time::Instant::now();
         let user = get_user(7).await?;
         let ran_body = DATABASE_CALLS.load(Ordering::Relaxed) > calls_before;
-        let outcome = if ran_body { "miss: the body ran" } else { "hit: served from the cache" };
-        println!("{attempt} call: {user:?} in {:?} ({outcome})", started.elapsed());
+        let outcome = if ran_body {
+            "miss: the body ran"
+        } else {
+            "hit: served from the cache"
+        };
+        println!(
+            "{attempt} call: {user:?} in {:?} ({outcome})",
+            started.elapsed()
+        );
     }
     let stats = cache_core::stats::all();
     for (name, stats) in stats {
