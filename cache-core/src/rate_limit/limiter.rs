@@ -282,22 +282,7 @@ impl RateLimiter {
         cost: u32,
         max_wait: Duration,
     ) -> Result<RateLimitDecision> {
-        let key = self.key(key);
-        let deadline = Instant::now().checked_add(max_wait);
-        loop {
-            let decision = self.decide(key.as_str(), cost).await?;
-            if decision.allowed {
-                return Ok(decision);
-            }
-            let wait = decision.retry_after.max(MIN_WAIT);
-            let wake = Instant::now().checked_add(wait);
-            match (wake, deadline) {
-                (Some(wake), Some(deadline)) if wake <= deadline => {}
-                (Some(_), None) => {}
-                _ => return Ok(decision),
-            }
-            tokio::time::sleep(wait).await;
-        }
+        self.wait_for(self.key(key).as_str(), cost, max_wait).await
     }
 
     /// [`until_n_ready`](Self::until_n_ready) for a key already in key form (see
@@ -332,7 +317,8 @@ impl RateLimiter {
             .await
     }
 
-    /// The waiting loop of [`until_ready_key`](Self::until_ready_key), on a full backend key.
+    /// The waiting loop of [`until_n_ready`](Self::until_n_ready) and
+    /// [`until_ready_key`](Self::until_ready_key), on a full backend key.
     async fn wait_for(
         &self,
         key: &str,

@@ -9,3 +9,4 @@ pub(crate) mod errors;
 pub(crate) mod item_fn;
 pub(crate) mod key;
 pub(crate) mod key_template;
+pub(crate) mod pipeline;

@@ -1,0 +1,48 @@
+//! The one shape every attribute macro of the crate has: parse → validate → expand, and on any
+//! error the function unchanged next to all the errors, so editors keep working and no knock-on
+//! errors appear.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::ItemFn;
+
+use super::errors::{Errors, with_error};
+
+/// Runs `#[name]` on `item`. `CACHE_MACROS_DEBUG` set in the environment prints expansions.
+pub(crate) fn run<Args, Model>(
+    name: &str,
+    args: TokenStream,
+    item: TokenStream,
+    parse: impl FnOnce(TokenStream, &mut Errors) -> Args,
+    validate: impl FnOnce(Args, ItemFn, &mut Errors) -> Option<Model>,
+    expand: impl FnOnce(&Model) -> TokenStream,
+) -> TokenStream {
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(func) => func,
+        Err(error) => {
+            let error = syn::Error::new(
+                Span::call_site(),
+                format!("`#[{name}]` goes on an `async fn` with a body ({error})"),
+            );
+            return with_error(item, error);
+        }
+    };
+    let mut errors = Errors::new();
+    let args = parse(args, &mut errors);
+    let model = validate(args, func.clone(), &mut errors);
+    let expanded = match (errors.finish(), model) {
+        (Ok(()), Some(model)) => expand(&model),
+        (Err(error), _) => with_error(quote!(#func), error),
+        (Ok(()), None) => with_error(
+            quote!(#func),
+            syn::Error::new(
+                Span::call_site(),
+                "cache-macros bug: validation failed without an error",
+            ),
+        ),
+    };
+    if std::env::var_os("CACHE_MACROS_DEBUG").is_some() {
+        eprintln!("#[{name}] expansion of `{}`:\n{expanded}", func.sig.ident);
+    }
+    expanded
+}
