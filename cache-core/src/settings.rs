@@ -24,6 +24,9 @@ static TIMEOUT_NANOS: AtomicU64 = AtomicU64::new(DEFAULT_TIMEOUT.as_nanos() as u
 /// its body on every call and touches no backend; useful for a debugging run. The environment
 /// variable [`DISABLE_ENV`] (`CACHE_DISABLED=1`) sets the initial state.
 ///
+/// Rate limiting (`#[rate_limited]`, [`RateLimiter`](crate::rate_limit::RateLimiter)) is not
+/// affected: limits protect other systems, so they keep applying in a debugging run.
+///
 /// ```
 /// cache_core::set_enabled(false);
 /// assert!(!cache_core::is_enabled());
