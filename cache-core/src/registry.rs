@@ -136,12 +136,25 @@ fn resolve<'a>(global: &'a Backends, name: Option<&str>) -> &'a DynBackend {
     match name {
         None => &global.default,
         Some(name) => global.named.get(name).unwrap_or_else(|| {
-            tracing::warn!(
-                backend = name,
-                "no backend registered under this name; using the default"
-            );
+            warn_unknown_once(name);
             &global.default
         }),
+    }
+}
+
+/// Logs an unknown backend name the first time it is used, not on every call.
+#[cold]
+fn warn_unknown_once(name: &str) {
+    static WARNED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut warned = WARNED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !warned.iter().any(|known| known == name) {
+        warned.push(name.to_owned());
+        tracing::warn!(
+            backend = name,
+            "no backend registered under this name; using the default"
+        );
     }
 }
 
