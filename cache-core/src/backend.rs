@@ -161,6 +161,14 @@ pub trait CacheBackend: Send + Sync + 'static {
     /// Checks that the backend answers.
     async fn ping(&self) -> Result<()>;
 
+    /// Whether every call on this backend ends within a bounded time by itself (a client-side
+    /// response timeout, or never waiting at all). The macro runtime then does not arm a timer
+    /// of its own around each call, unless a function asks for its own `timeout`. The default,
+    /// `false`, is right for any backend that might wait without bound.
+    fn enforces_timeouts(&self) -> bool {
+        false
+    }
+
     /// Identifies the store behind this handle: handles that share one store (clones of a
     /// [`MemoryBackend`](crate::MemoryBackend), `Arc`s of one backend) return the same value.
     /// The macro runtime coalesces concurrent misses per store and key, so callers in
@@ -290,6 +298,9 @@ impl<B: CacheBackend + ?Sized> CacheBackend for Arc<B> {
     }
     async fn ping(&self) -> Result<()> {
         (**self).ping().await
+    }
+    fn enforces_timeouts(&self) -> bool {
+        (**self).enforces_timeouts()
     }
     fn store_id(&self) -> usize {
         (**self).store_id()

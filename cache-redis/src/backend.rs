@@ -617,6 +617,12 @@ fn key_ttl(pttl: i64) -> KeyTtl {
 
 #[async_trait]
 impl CacheBackend for RedisBackend {
+    /// Every call is bounded by the response and connect timeouts (and the retry policy's
+    /// bounded backoff), so the macro runtime arms no second timer.
+    fn enforces_timeouts(&self) -> bool {
+        true
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Bytes>> {
         let mut cmd = redis::cmd("GET");
         cmd.arg(self.key_arg(key));

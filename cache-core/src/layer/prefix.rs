@@ -125,6 +125,9 @@ impl<B: CacheBackend> CacheBackend for Prefix<B> {
     async fn ping(&self) -> Result<()> {
         self.inner.ping().await
     }
+    fn enforces_timeouts(&self) -> bool {
+        self.inner.enforces_timeouts()
+    }
     fn get_shared(&self, key: &str) -> Option<SharedValue> {
         self.inner.get_shared(&self.key(key))
     }

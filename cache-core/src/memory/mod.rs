@@ -392,6 +392,11 @@ impl CacheBackend for MemoryBackend {
         Ok(())
     }
 
+    /// Nothing here waits: every operation finishes without I/O.
+    fn enforces_timeouts(&self) -> bool {
+        true
+    }
+
     fn store_id(&self) -> usize {
         Arc::as_ptr(&self.inner).cast::<()>() as usize
     }
