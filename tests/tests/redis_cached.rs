@@ -6,30 +6,15 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use cache_core::{Bytes, CacheBackend, DynBackend, ErrorKind, KeyTtl, cached, with_backend};
+use cache_core::{Bytes, CacheBackend, ErrorKind, KeyTtl, cached, with_backend};
 use cache_redis::redis::{AsyncCommands, Script};
 use cache_redis::{RedisBackend, RedisConfig};
 use cache_tests::redis_harness::{shared_cluster, shared_server, unique_prefix};
 use common::cached_suite as suite;
-
-async fn redis(name: &str) -> Option<DynBackend> {
-    let backend = shared_server()?.backend(&unique_prefix(name)).await;
-    Some(Arc::new(backend))
-}
-
-macro_rules! suite_on_redis {
-    ($($check:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $check() {
-            let Some(backend) = redis(stringify!($check)).await else { return };
-            suite::$check(backend).await;
-        }
-    )*};
-}
+use common::suite_on_redis;
 
 // The `#[cached]` behaviour suite, unchanged, on Redis.
 suite_on_redis!(

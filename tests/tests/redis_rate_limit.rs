@@ -16,10 +16,11 @@ use cache_core::rate_limit::{
     Algorithm, FailureMode, RateLimitDecision, RateLimitPolicy, RateLimiter, fixed_window, gcra,
     sliding_log,
 };
-use cache_core::{Bytes, CacheBackend, DynBackend, ErrorKind};
+use cache_core::{Bytes, CacheBackend, ErrorKind};
 use cache_redis::{RedisBackend, RedisConfig};
 use cache_tests::redis_harness::{shared_cluster, shared_server, unique_prefix};
 use common::rate_limited_suite as suite;
+use common::suite_on_redis;
 
 /// Long enough that no budget comes back while a test runs.
 const HOUR: Duration = Duration::from_secs(3600);
@@ -41,21 +42,6 @@ fn limiter(policy: RateLimitPolicy, backend: &RedisBackend) -> RateLimiter {
 }
 
 // ------------------------------------------------------------------ the #[rate_limited] suite
-
-async fn redis(name: &str) -> Option<DynBackend> {
-    let backend = shared_server()?.backend(&unique_prefix(name)).await;
-    Some(Arc::new(backend))
-}
-
-macro_rules! suite_on_redis {
-    ($($check:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $check() {
-            let Some(backend) = redis(stringify!($check)).await else { return };
-            suite::$check(backend).await;
-        }
-    )*};
-}
 
 // The `#[rate_limited]` behaviour suite, unchanged, on Redis (real time: a few seconds).
 suite_on_redis!(
