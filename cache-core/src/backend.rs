@@ -233,6 +233,32 @@ pub trait CacheBackend: Send + Sync + 'static {
             "this backend does not implement rate limiting",
         ))
     }
+
+    /// [`rate_limit`](Self::rate_limit) without a future, for backends that decide without
+    /// waiting (in process, no I/O): `Some` with the same result `rate_limit` would give, or
+    /// `None` (the default) to have the caller await `rate_limit`. Callers such as
+    /// [`RateLimiter`](crate::RateLimiter) try it first, which spares an in-process decision
+    /// the boxed future and the timer.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cache_core::{CacheBackend, MemoryBackend, RateLimitPolicy};
+    ///
+    /// let policy = RateLimitPolicy::gcra(10, Duration::from_secs(1));
+    /// let memory = MemoryBackend::new();
+    /// let decision = memory.rate_limit_now("rl:gcra:7", &policy, 1).expect("in process")?;
+    /// assert!(decision.allowed);
+    /// # Ok::<(), cache_core::Error>(())
+    /// ```
+    fn rate_limit_now(
+        &self,
+        key: &str,
+        policy: &RateLimitPolicy,
+        cost: u32,
+    ) -> Option<Result<RateLimitDecision>> {
+        let _ = (key, policy, cost);
+        None
+    }
 }
 
 /// Rejects a zero TTL, as the [`CacheBackend`] contract requires. For backend implementors.
@@ -327,5 +353,13 @@ impl<B: CacheBackend + ?Sized> CacheBackend for Arc<B> {
         cost: u32,
     ) -> Result<RateLimitDecision> {
         (**self).rate_limit(key, policy, cost).await
+    }
+    fn rate_limit_now(
+        &self,
+        key: &str,
+        policy: &RateLimitPolicy,
+        cost: u32,
+    ) -> Option<Result<RateLimitDecision>> {
+        (**self).rate_limit_now(key, policy, cost)
     }
 }

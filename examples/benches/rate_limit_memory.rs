@@ -2,19 +2,21 @@
 //! 10,000 keys: ns per check.
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-redis cargo bench -p examples --bench rate_limit_memory -- \
+//! cargo bench -p examples --bench rate_limit_memory -- \
 //!     --warm-up-time 1 --measurement-time 3
 //! ```
 //!
 //! Same GCRA policy on both sides (100 per second per key, burst 100), keys visited round
 //! robin, so each sees the same mix of admitted and denied calls.
 //!
-//! - `ours_backend_rate_limit`: `MemoryBackend::rate_limit` with a pre-built key string (the
-//!   store and the algorithm alone), for each algorithm.
+//! - `ours_backend_rate_limit`: `MemoryBackend::rate_limit_now` with a pre-built key string
+//!   (the store and the algorithm alone), for each algorithm.
 //! - `ours_rate_limiter_check`: `RateLimiter::check(&u64)` on an explicit `MemoryBackend`: key
 //!   building, the `dyn` backend and the timeout included, what application code calls.
 //! - `governor_check_key`: `governor::RateLimiter::keyed(quota).check_key(&u64)` (DashMap
-//!   store, quanta clock).
+//!   store, quanta clock): the anchor for `ours_rate_limiter_check`, both taking a `u64`.
+//! - `governor_string_keys`: the same keyed by the same pre-built `String`s as
+//!   `ours_backend_rate_limit`: the anchor for the store and the algorithm alone.
 //!
 //! After criterion, the variants run interleaved (see `common`); quote those ratios.
 
@@ -44,9 +46,9 @@ fn policies() -> [RateLimitPolicy; 3] {
     ]
 }
 
-type Governor = governor::DefaultKeyedRateLimiter<u64>;
+type Governor<K = u64> = governor::DefaultKeyedRateLimiter<K>;
 
-fn governor() -> Governor {
+fn governor<K: std::hash::Hash + Eq + Clone>() -> Governor<K> {
     governor::RateLimiter::keyed(Quota::per_second(
         NonZeroU32::new(PER_SECOND).expect("non-zero"),
     ))
@@ -71,11 +73,11 @@ impl Ours {
     }
 
     /// `n` checks from key `start` on, round robin.
-    async fn run(&self, start: u64, n: u64) {
+    fn run(&self, start: u64, n: u64) {
         for i in start..start + n {
             let key = &self.keys[(i % KEYS) as usize];
-            let decision = self.backend.rate_limit(key, &self.policy, 1).await;
-            black_box(decision.expect("a decision"));
+            let decision = self.backend.rate_limit_now(key, &self.policy, 1);
+            black_box(decision.expect("in process").expect("a decision"));
         }
     }
 }
@@ -92,6 +94,12 @@ fn governor_run(limiter: &Governor, start: u64, n: u64) {
     }
 }
 
+fn governor_string_run(limiter: &Governor<String>, keys: &[String], start: u64, n: u64) {
+    for i in start..start + n {
+        let _ = black_box(limiter.check_key(&keys[(i % KEYS) as usize]));
+    }
+}
+
 fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -100,28 +108,26 @@ fn benches(c: &mut Criterion) {
     let ours: Vec<Ours> = policies().into_iter().map(Ours::new).collect();
     let limiter = RateLimiter::new(policies()[0]).backend(MemoryBackend::new());
     let theirs = governor();
+    let theirs_by_string = governor::<String>();
+    let string_keys = &ours[0].keys;
     // Fill every store with all keys first, so no variant measures inserts.
-    rt.block_on(async {
-        for store in &ours {
-            store.run(0, KEYS).await;
-        }
-        limiter_run(&limiter, 0, KEYS).await;
-    });
+    for store in &ours {
+        store.run(0, KEYS);
+    }
+    rt.block_on(limiter_run(&limiter, 0, KEYS));
     governor_run(&theirs, 0, KEYS);
+    governor_string_run(&theirs_by_string, string_keys, 0, KEYS);
 
     let mut group = c.benchmark_group("rate_limit_memory_10k_keys");
     for store in &ours {
         let name = format!("ours_backend_rate_limit/{}", store.policy.algorithm());
         group.bench_function(name, |b| {
             let mut at = 0;
-            b.to_async(&rt).iter_custom(|iters| {
+            b.iter_custom(|iters| {
                 at += iters;
-                let start = at - iters;
-                async move {
-                    let started = Instant::now();
-                    store.run(start, iters).await;
-                    started.elapsed()
-                }
+                let started = Instant::now();
+                store.run(at - iters, iters);
+                started.elapsed()
             });
         });
     }
@@ -147,13 +153,22 @@ fn benches(c: &mut Criterion) {
             started.elapsed()
         });
     });
+    group.bench_function("governor_string_keys", |b| {
+        let mut at = 0;
+        b.iter_custom(|iters| {
+            at += iters;
+            let started = Instant::now();
+            governor_string_run(&theirs_by_string, string_keys, at - iters, iters);
+            started.elapsed()
+        });
+    });
     group.finish();
 
-    let mut at = [0_u64; 5];
-    let [a0, a1, a2, a3, a4] = &mut at;
+    let mut at = [0_u64; 6];
+    let [a0, a1, a2, a3, a4, a5] = &mut at;
     let ours_batch = |store: &'_ Ours, at: &'_ mut u64| -> (Duration, u64) {
         let started = Instant::now();
-        rt.block_on(store.run(*at, BATCH));
+        store.run(*at, BATCH);
         *at += BATCH;
         (started.elapsed(), BATCH)
     };
@@ -164,6 +179,15 @@ fn benches(c: &mut Criterion) {
                 let started = Instant::now();
                 governor_run(&theirs, *a0, BATCH);
                 *a0 += BATCH;
+                (started.elapsed(), BATCH)
+            }),
+        ),
+        (
+            "governor_string_keys",
+            Box::new(|| {
+                let started = Instant::now();
+                governor_string_run(&theirs_by_string, string_keys, *a5, BATCH);
+                *a5 += BATCH;
                 (started.elapsed(), BATCH)
             }),
         ),
@@ -189,7 +213,7 @@ fn benches(c: &mut Criterion) {
     paired(
         "rate limit, memory, 1 task, 10k keys",
         Unit::NsPerCall,
-        &["governor_check_key"],
+        &["governor_check_key", "governor_string_keys"],
         variants,
     );
 }

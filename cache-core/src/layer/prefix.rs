@@ -153,4 +153,12 @@ impl<B: CacheBackend> CacheBackend for Prefix<B> {
     ) -> Result<RateLimitDecision> {
         self.inner.rate_limit(&self.key(key), policy, cost).await
     }
+    fn rate_limit_now(
+        &self,
+        key: &str,
+        policy: &RateLimitPolicy,
+        cost: u32,
+    ) -> Option<Result<RateLimitDecision>> {
+        self.inner.rate_limit_now(&self.key(key), policy, cost)
+    }
 }

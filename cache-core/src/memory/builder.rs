@@ -6,10 +6,11 @@ use quick_cache::sync::{Cache, DefaultLifecycle};
 use super::{EntryWeighter, MemoryBackend};
 
 const DEFAULT_MAX_ENTRIES: u64 = 100_000;
+const DEFAULT_MAX_RATE_LIMIT_KEYS: usize = 100_000;
 /// Assumed average entry size when only a byte bound is given, to size the table.
 const ASSUMED_ENTRY_BYTES: u64 = 256;
 
-/// Configures a [`MemoryBackend`]: its bound and eviction sizing.
+/// Configures a [`MemoryBackend`]: its bounds and eviction sizing.
 ///
 /// ```
 /// use cache_core::MemoryBackend;
@@ -23,6 +24,7 @@ const ASSUMED_ENTRY_BYTES: u64 = 256;
 pub struct MemoryBackendBuilder {
     max_entries: Option<u64>,
     max_bytes: Option<u64>,
+    max_rate_limit_keys: Option<usize>,
 }
 
 impl MemoryBackendBuilder {
@@ -37,6 +39,22 @@ impl MemoryBackendBuilder {
     /// the number of entries.
     pub fn max_bytes(mut self, max_bytes: u64) -> Self {
         self.max_bytes = Some(max_bytes.max(1));
+        self
+    }
+
+    /// Bounds how many keys hold [rate-limit](crate::rate_limit) state at once (default
+    /// 100 000), apart from the bound on cached values. When a new key needs state and the
+    /// bound is reached, the limiter nearest to its expiry is dropped, which resets it.
+    ///
+    /// ```
+    /// use cache_core::MemoryBackend;
+    ///
+    /// // One limiter per client IP; a flood of new addresses stays within 1M limiters.
+    /// let limits = MemoryBackend::builder().max_rate_limit_keys(1_000_000).build();
+    /// # let _ = limits;
+    /// ```
+    pub fn max_rate_limit_keys(mut self, max: usize) -> Self {
+        self.max_rate_limit_keys = Some(max.max(1));
         self
     }
 
@@ -76,6 +94,11 @@ impl MemoryBackendBuilder {
                 DefaultLifecycle::default(),
             ),
         };
-        MemoryBackend::from_store(store, items.saturating_mul(2))
+        MemoryBackend::from_store(
+            store,
+            items.saturating_mul(2),
+            self.max_rate_limit_keys
+                .unwrap_or(DEFAULT_MAX_RATE_LIMIT_KEYS),
+        )
     }
 }

@@ -14,12 +14,21 @@ const STRIPES: usize = 16;
 /// Earliest expiry on top.
 type Heap = BinaryHeap<Reverse<(Instant, String)>>;
 
+#[derive(Default)]
+struct Stripe {
+    heap: Heap,
+    /// The size at which stale keys are next dropped: at least the stripe limit, and twice
+    /// what the last pass kept, so that a stripe full of live keys is not rescanned on every
+    /// push.
+    prune_at: usize,
+}
+
 /// Min-heaps of `(expires_at, key)`, striped so that concurrent writers rarely share a lock.
 ///
 /// A key may appear more than once (it was rewritten) or after its entry is gone (evicted or
 /// deleted); reaping checks that the entry still carries the queued expiry before removing it.
 pub(super) struct ExpiryQueue {
-    stripes: Box<[Mutex<Heap>]>,
+    stripes: Box<[Mutex<Stripe>]>,
     /// Past this many queued keys in one stripe, stale ones are dropped so that the queue stays
     /// proportional to the live entries even when evictions outpace expiry.
     stripe_limit: usize,
@@ -48,14 +57,15 @@ impl ExpiryQueue {
     }
 
     pub(super) fn push(&self, at: Instant, key: &str, store: &Store) {
-        let mut heap = lock(&self.stripes[my_stripe()]);
-        heap.push(Reverse((at, key.to_owned())));
-        if heap.len() > self.stripe_limit {
-            heap.retain(|Reverse((at, key))| {
+        let mut stripe = lock(&self.stripes[my_stripe()]);
+        stripe.heap.push(Reverse((at, key.to_owned())));
+        if stripe.heap.len() > stripe.prune_at.max(self.stripe_limit) {
+            stripe.heap.retain(|Reverse((at, key))| {
                 store
                     .peek(key.as_str())
                     .is_some_and(|entry| entry.expires_at == Some(*at))
             });
+            stripe.prune_at = stripe.heap.len().saturating_mul(2);
         }
     }
 
@@ -74,7 +84,8 @@ impl ExpiryQueue {
             if budget == 0 {
                 break;
             }
-            let mut heap = lock(&self.stripes[(first + offset) % STRIPES]);
+            let mut stripe = lock(&self.stripes[(first + offset) % STRIPES]);
+            let heap = &mut stripe.heap;
             while budget > 0 {
                 match heap.peek() {
                     Some(Reverse((at, _))) if *at <= now => {}
@@ -95,7 +106,7 @@ impl ExpiryQueue {
 
     pub(super) fn clear(&self) {
         for stripe in &self.stripes {
-            lock(stripe).clear();
+            lock(stripe).heap.clear();
         }
     }
 }

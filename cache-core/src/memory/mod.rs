@@ -1,6 +1,7 @@
 //! [`MemoryBackend`]: the embedded default, no server needed.
 
 mod builder;
+mod cell_key;
 mod clock;
 mod expiry;
 mod rate_limit;
@@ -16,9 +17,10 @@ pub use builder::MemoryBackendBuilder;
 
 use crate::backend::{SharedValue, check_ttl};
 use crate::key::glob_match;
-use crate::{CacheBackend, Error, ErrorKind, KeyTtl, Result};
+use crate::{CacheBackend, Error, ErrorKind, KeyTtl, RateLimitDecision, RateLimitPolicy, Result};
 use clock::Instant;
 use expiry::ExpiryQueue;
+use rate_limit::Limiters;
 
 /// One stored value: the bytes every reader can see, the decoded value the macro runtime
 /// stored beside them (if any), and when it expires.
@@ -86,6 +88,15 @@ type Store = Cache<
 ///   under the key's shard lock.
 /// - **Typed fast path.** Values stored by the macro runtime keep their decoded form beside
 ///   their JSON bytes, so an in-process hit is a clone of an `Arc`, never a decode.
+/// - **Rate limiting.** [`rate_limit`](CacheBackend::rate_limit) keeps each key's limiter
+///   state apart from cached values, updated in place under a shard lock, and answers at once
+///   through [`rate_limit_now`](CacheBackend::rate_limit_now). Limiter state lasts until the
+///   limiter is full again; [`exists`](CacheBackend::exists), [`ttl`](CacheBackend::ttl),
+///   the deletes, [`clear`](CacheBackend::clear), [`len`](Self::len) and
+///   [`purge_expired`](Self::purge_expired) see it, as they would a Redis key; `get` and the
+///   writes of values do not. At most
+///   [`max_rate_limit_keys`](MemoryBackendBuilder::max_rate_limit_keys) keys hold limiter
+///   state at once; past that, the limiter nearest to expiry is dropped (reset).
 ///
 /// Cloning a `MemoryBackend` gives another handle to the same store.
 ///
@@ -108,6 +119,7 @@ pub struct MemoryBackend {
 struct Inner {
     store: Store,
     expiry: ExpiryQueue,
+    limiters: Limiters,
 }
 
 impl MemoryBackend {
@@ -122,33 +134,35 @@ impl MemoryBackend {
         MemoryBackendBuilder::default()
     }
 
-    fn from_store(store: Store, expiry_queue_limit: usize) -> Self {
+    fn from_store(store: Store, expiry_queue_limit: usize, max_limiters: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 expiry: ExpiryQueue::new(expiry_queue_limit),
+                limiters: Limiters::new(max_limiters),
             }),
         }
     }
 
-    /// How many entries are stored, expired ones not yet reclaimed included.
+    /// How many entries are stored, rate limiters and expired entries not yet reclaimed
+    /// included.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.inner.store.len()
+        self.inner.store.len() + self.inner.limiters.len()
     }
 
     /// Whether nothing is stored.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.inner.store.is_empty()
+        self.len() == 0
     }
 
-    /// Reclaims every expired entry now. Returns how many were removed.
+    /// Reclaims every expired entry and rate limiter now. Returns how many were removed.
     ///
     /// Writes already reclaim a few expired entries each; call this to bound memory in a
     /// process that stops writing, or before reading [`len`](Self::len).
     pub fn purge_expired(&self) -> usize {
-        self.inner.reap(usize::MAX)
+        self.inner.reap(usize::MAX) + self.inner.limiters.purge_expired()
     }
 
     #[inline]
@@ -158,6 +172,26 @@ impl MemoryBackend {
             return None;
         }
         Some(entry)
+    }
+
+    /// Removes the value and the rate limiter under `key`. Returns whether either was live.
+    fn remove(&self, key: &str, now: Instant) -> bool {
+        let value = self.remove_value(key, now);
+        self.inner.limiters.remove(key) | value
+    }
+
+    fn remove_value(&self, key: &str, now: Instant) -> bool {
+        self.inner
+            .store
+            .remove(key)
+            .is_some_and(|(_, entry)| entry.is_live(now))
+    }
+
+    /// One rate-limit decision, on limiter state kept apart from cached values.
+    fn decide(&self, key: &str, policy: &RateLimitPolicy, cost: u32) -> Result<RateLimitDecision> {
+        self.inner
+            .limiters
+            .decide(key, policy, cost, || self.live(key).is_some())
     }
 
     fn insert(&self, key: &str, entry: Arc<Entry>) {
@@ -278,35 +312,26 @@ impl CacheBackend for MemoryBackend {
     }
 
     async fn delete(&self, key: &str) -> Result<bool> {
-        let now = Instant::now();
-        Ok(self
-            .inner
-            .store
-            .remove(key)
-            .is_some_and(|(_, entry)| entry.is_live(now)))
+        Ok(self.remove(key, Instant::now()))
     }
 
     async fn delete_many(&self, keys: &[&str]) -> Result<u64> {
         let now = Instant::now();
-        Ok(keys
-            .iter()
-            .filter(|key| {
-                self.inner
-                    .store
-                    .remove(**key)
-                    .is_some_and(|(_, entry)| entry.is_live(now))
-            })
-            .count() as u64)
+        Ok(keys.iter().filter(|key| self.remove(key, now)).count() as u64)
     }
 
     async fn exists(&self, key: &str) -> Result<bool> {
-        Ok(self.live(key).is_some())
+        Ok(self.live(key).is_some() || self.inner.limiters.ttl(key).is_some())
     }
 
     async fn ttl(&self, key: &str) -> Result<KeyTtl> {
         let now = Instant::now();
         Ok(match self.live(key) {
-            None => KeyTtl::Missing,
+            None => self
+                .inner
+                .limiters
+                .ttl(key)
+                .map_or(KeyTtl::Missing, KeyTtl::ExpiresIn),
             Some(entry) => match entry.expires_at {
                 None => KeyTtl::Persistent,
                 Some(at) => KeyTtl::ExpiresIn(at.saturating_duration_since(now)),
@@ -379,12 +404,18 @@ impl CacheBackend for MemoryBackend {
             .map(|(key, _)| key)
             .collect();
         let keys: Vec<&str> = matching.iter().map(String::as_str).collect();
-        self.delete_many(&keys).await
+        let now = Instant::now();
+        let values = keys
+            .iter()
+            .filter(|key| self.remove_value(key, now))
+            .count();
+        Ok((values + self.inner.limiters.remove_matching(pattern)) as u64)
     }
 
     async fn clear(&self) -> Result<()> {
         self.inner.store.clear();
         self.inner.expiry.clear();
+        self.inner.limiters.clear();
         Ok(())
     }
 
@@ -431,10 +462,19 @@ impl CacheBackend for MemoryBackend {
     async fn rate_limit(
         &self,
         key: &str,
-        policy: &crate::RateLimitPolicy,
+        policy: &RateLimitPolicy,
         cost: u32,
-    ) -> Result<crate::RateLimitDecision> {
-        rate_limit::decide(self, key, policy, cost)
+    ) -> Result<RateLimitDecision> {
+        self.decide(key, policy, cost)
+    }
+
+    fn rate_limit_now(
+        &self,
+        key: &str,
+        policy: &RateLimitPolicy,
+        cost: u32,
+    ) -> Option<Result<RateLimitDecision>> {
+        Some(self.decide(key, policy, cost))
     }
 }
 

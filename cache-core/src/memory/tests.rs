@@ -126,3 +126,111 @@ async fn clones_share_one_store() {
         .expect("set");
     assert!(other.exists("k").await.expect("exists"));
 }
+
+// ------------------------------------------------------------------ rate-limit state
+
+fn per_minute(limit: u32) -> RateLimitPolicy {
+    RateLimitPolicy::gcra(limit, Duration::from_secs(60))
+}
+
+#[tokio::test(start_paused = true)]
+async fn rate_limit_keys_are_bounded_dropping_the_nearest_to_expiry() {
+    // 64 shards of one cell each.
+    let cache = MemoryBackend::builder().max_rate_limit_keys(64).build();
+    let policy = per_minute(10);
+    for i in 0..1_000 {
+        let decision = cache.rate_limit_now(&format!("k{i}"), &policy, 1);
+        assert!(decision.expect("in process").expect("decision").allowed);
+    }
+    assert!(
+        cache.len() <= 64,
+        "{} limiters above a bound of 64",
+        cache.len()
+    );
+    // The newest limiter was kept: its budget is still partly taken.
+    let last = cache
+        .rate_limit_now("k999", &policy, 0)
+        .expect("in process");
+    assert_eq!(last.expect("decision").remaining, 9);
+}
+
+#[tokio::test(start_paused = true)]
+async fn expired_limiters_are_swept_as_shards_grow() {
+    let cache = MemoryBackend::new();
+    let policy = RateLimitPolicy::fixed_window(5, Duration::from_secs(1));
+    for i in 0..10_000 {
+        cache
+            .rate_limit(&format!("old{i}"), &policy, 1)
+            .await
+            .expect("decision");
+    }
+    tokio::time::advance(Duration::from_secs(2)).await;
+    for i in 0..20_000 {
+        cache
+            .rate_limit(&format!("new{i}"), &policy, 1)
+            .await
+            .expect("decision");
+    }
+    // A shard sweeps once it has doubled since its last sweep, which every shard has.
+    assert!(
+        cache.len() < 25_000,
+        "{} cells: the old ones were not swept",
+        cache.len()
+    );
+    assert_eq!(cache.purge_expired(), cache.len() - 20_000);
+    assert_eq!(cache.len(), 20_000);
+}
+
+#[tokio::test(start_paused = true)]
+async fn pattern_delete_and_clear_reset_limiters() {
+    let cache = MemoryBackend::new();
+    let policy = per_minute(1);
+    for key in ["rl:a", "rl:b", "other"] {
+        cache.rate_limit(key, &policy, 1).await.expect("decision");
+    }
+    cache
+        .set("rl:value", Bytes::from_static(b"v"), None)
+        .await
+        .expect("set");
+    assert_eq!(cache.delete_pattern("rl:*").await.expect("delete"), 3);
+    assert!(
+        cache
+            .rate_limit("rl:a", &policy, 1)
+            .await
+            .expect("decision")
+            .allowed
+    );
+    assert!(
+        !cache
+            .rate_limit("other", &policy, 1)
+            .await
+            .expect("decision")
+            .allowed
+    );
+    cache.clear().await.expect("clear");
+    assert!(cache.is_empty());
+    assert!(
+        cache
+            .rate_limit("other", &policy, 1)
+            .await
+            .expect("decision")
+            .allowed
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn limiter_state_is_not_a_cached_value() {
+    let cache = MemoryBackend::new();
+    cache
+        .rate_limit("k", &per_minute(5), 1)
+        .await
+        .expect("decision");
+    assert!(cache.exists("k").await.expect("exists"));
+    assert_eq!(cache.get("k").await.expect("get"), None);
+    assert!(matches!(
+        cache.ttl("k").await.expect("ttl"),
+        KeyTtl::ExpiresIn(_)
+    ));
+    assert!(cache.delete("k").await.expect("delete"));
+    assert!(!cache.exists("k").await.expect("exists"));
+}

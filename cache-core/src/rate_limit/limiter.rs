@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{RateLimitDecision, RateLimitPolicy};
-use crate::registry::DynBackend;
+use crate::registry::{DynBackend, with_resolved};
 use crate::{CacheBackend, Error, ErrorKind, KeyBuf, KeyPart, Result};
 
 /// The namespace [`RateLimiter`] puts in front of its keys unless told otherwise.
@@ -82,9 +82,19 @@ enum Target {
 pub struct RateLimiter {
     policy: RateLimitPolicy,
     target: Target,
-    namespace: Cow<'static, str>,
+    /// The namespace, the algorithm's name and `:`, put in front of every key.
+    prefix: Cow<'static, str>,
     failure_mode: FailureMode,
     timeout: Option<Duration>,
+}
+
+/// [`DEFAULT_NAMESPACE`], the algorithm's name and `:`.
+const fn default_prefix(algorithm: super::Algorithm) -> &'static str {
+    match algorithm {
+        super::Algorithm::Gcra => "rl:gcra:",
+        super::Algorithm::FixedWindow => "rl:fixed_window:",
+        super::Algorithm::SlidingLog => "rl:sliding_log:",
+    }
 }
 
 /// The shortest sleep between two attempts of [`RateLimiter::until_ready`].
@@ -109,7 +119,7 @@ impl RateLimiter {
         Self {
             policy,
             target: Target::Default,
-            namespace: Cow::Borrowed(DEFAULT_NAMESPACE),
+            prefix: Cow::Borrowed(default_prefix(policy.algorithm())),
             failure_mode: FailureMode::Open,
             timeout: None,
         }
@@ -132,7 +142,7 @@ impl RateLimiter {
         Self {
             policy,
             target: Target::Named(Cow::Borrowed(name)),
-            namespace: Cow::Borrowed(DEFAULT_NAMESPACE),
+            prefix: Cow::Borrowed(default_prefix(policy.algorithm())),
             failure_mode: FailureMode::Open,
             timeout: None,
         }
@@ -163,7 +173,7 @@ impl RateLimiter {
     /// Replaces the key namespace (default [`DEFAULT_NAMESPACE`]). It is used as written.
     #[must_use]
     pub fn namespace(mut self, namespace: impl Into<Cow<'static, str>>) -> Self {
-        self.namespace = namespace.into();
+        self.prefix = Cow::Owned(format!("{}{}:", namespace.into(), self.policy.algorithm()));
         self
     }
 
@@ -184,7 +194,8 @@ impl RateLimiter {
     /// The backend key for the caller's `key` (see [Keys](Self#keys)).
     #[must_use]
     pub fn key<K: KeyPart + ?Sized>(&self, key: &K) -> KeyBuf {
-        let mut full = self.namespaced();
+        let mut full = KeyBuf::new();
+        full.push_literal(&self.prefix);
         full.push_part(key);
         full
     }
@@ -205,7 +216,7 @@ impl RateLimiter {
         key: &K,
         cost: u32,
     ) -> Result<RateLimitDecision> {
-        self.decide(self.key(key).as_str(), cost).await
+        self.decide(|| self.key(key), cost).await
     }
 
     /// [`check_n`](Self::check_n) for a key already in key form: `key` follows the namespace
@@ -230,22 +241,15 @@ impl RateLimiter {
     /// # Ok(()) }
     /// ```
     pub async fn check_key(&self, key: &KeyBuf, cost: u32) -> Result<RateLimitDecision> {
-        self.decide(self.full_key(key).as_str(), cost).await
+        self.decide(|| self.full_key(key), cost).await
     }
 
     /// The backend key for a key already in key form (see [`check_key`](Self::check_key)).
     #[must_use]
     pub fn full_key(&self, key: &KeyBuf) -> KeyBuf {
-        let mut full = self.namespaced();
-        full.push_literal(key.as_str());
-        full
-    }
-
-    fn namespaced(&self) -> KeyBuf {
         let mut full = KeyBuf::new();
-        full.push_literal(&self.namespace);
-        full.push_literal(self.policy.algorithm().as_str());
-        full.push_literal(":");
+        full.push_literal(&self.prefix);
+        full.push_literal(key.as_str());
         full
     }
 
@@ -282,7 +286,7 @@ impl RateLimiter {
         cost: u32,
         max_wait: Duration,
     ) -> Result<RateLimitDecision> {
-        self.wait_for(self.key(key).as_str(), cost, max_wait).await
+        self.wait_for(|| self.key(key), cost, max_wait).await
     }
 
     /// [`until_n_ready`](Self::until_n_ready) for a key already in key form (see
@@ -313,21 +317,20 @@ impl RateLimiter {
         cost: u32,
         max_wait: Duration,
     ) -> Result<RateLimitDecision> {
-        self.wait_for(self.full_key(key).as_str(), cost, max_wait)
-            .await
+        self.wait_for(|| self.full_key(key), cost, max_wait).await
     }
 
     /// The waiting loop of [`until_n_ready`](Self::until_n_ready) and
     /// [`until_ready_key`](Self::until_ready_key), on a full backend key.
     async fn wait_for(
         &self,
-        key: &str,
+        key: impl Fn() -> KeyBuf,
         cost: u32,
         max_wait: Duration,
     ) -> Result<RateLimitDecision> {
         let deadline = Instant::now().checked_add(max_wait);
         loop {
-            let decision = self.decide(key, cost).await?;
+            let decision = self.decide(&key, cost).await?;
             if decision.allowed {
                 return Ok(decision);
             }
@@ -342,34 +345,51 @@ impl RateLimiter {
         }
     }
 
-    async fn decide(&self, key: &str, cost: u32) -> Result<RateLimitDecision> {
-        self.policy.validate()?;
-        self.policy.check_cost(cost)?;
-        let backend = match &self.target {
-            Target::Default => crate::backend(None),
-            Target::Named(name) => crate::backend(Some(name.as_ref())),
-            Target::Explicit(backend) => Arc::clone(backend),
+    /// One decision on the backend key `key` builds. An in-process backend answers at once,
+    /// with the key on this frame's stack: no boxed future, no timer, no key copied into the
+    /// future. It checks the policy and the cost itself, as `rate_limit` would.
+    async fn decide(&self, key: impl Fn() -> KeyBuf, cost: u32) -> Result<RateLimitDecision> {
+        let outcome = match self.decide_now(&key, cost) {
+            Some(outcome) => outcome,
+            None => self.decide_remotely(key().as_str(), cost).await,
         };
-        let timeout = self.timeout.unwrap_or_else(crate::default_timeout);
-        let outcome = match tokio::time::timeout(
-            timeout,
-            backend.rate_limit(key, &self.policy, cost),
-        )
-        .await
-        {
-            Ok(outcome) => outcome,
-            Err(_) => Err(Error::new(
-                ErrorKind::Timeout,
-                format!("rate-limit decision for `{key}` got no answer within {timeout:?}"),
-            )),
-        };
-        let error = match outcome {
-            Ok(decision) => return Ok(decision),
-            Err(error) if matches!(error.kind(), ErrorKind::InvalidInput | ErrorKind::Config) => {
-                return Err(error);
+        self.settle(outcome, &key, cost)
+    }
+
+    #[inline]
+    fn decide_now(
+        &self,
+        key: &impl Fn() -> KeyBuf,
+        cost: u32,
+    ) -> Option<Result<RateLimitDecision>> {
+        let key = key();
+        let at_once =
+            |backend: &DynBackend| backend.rate_limit_now(key.as_str(), &self.policy, cost);
+        match &self.target {
+            Target::Default => with_resolved(None, at_once),
+            Target::Named(name) => with_resolved(Some(name), at_once),
+            Target::Explicit(backend) => at_once(backend),
+        }
+    }
+
+    /// Applies the [`FailureMode`] to a backend's failure; policy and cost errors pass through.
+    #[inline]
+    fn settle(
+        &self,
+        outcome: Result<RateLimitDecision>,
+        key: &impl Fn() -> KeyBuf,
+        cost: u32,
+    ) -> Result<RateLimitDecision> {
+        match outcome {
+            Err(error) if !matches!(error.kind(), ErrorKind::InvalidInput | ErrorKind::Config) => {
+                self.fail(error, key().as_str(), cost)
             }
-            Err(error) => error,
-        };
+            outcome => outcome,
+        }
+    }
+
+    #[cold]
+    fn fail(&self, error: Error, key: &str, cost: u32) -> Result<RateLimitDecision> {
         match self.failure_mode {
             FailureMode::Closed => {
                 tracing::warn!(key, %error, "rate limiter failed closed: the backend could not decide");
@@ -388,6 +408,27 @@ impl RateLimiter {
             }
         }
     }
+
+    /// A decision from a backend that has to be awaited, within the timeout.
+    async fn decide_remotely(&self, key: &str, cost: u32) -> Result<RateLimitDecision> {
+        // Checked here too, so that a bad policy is an error even where the backend fails.
+        self.policy.validate()?;
+        self.policy.check_cost(cost)?;
+        let backend = match &self.target {
+            Target::Default => crate::backend(None),
+            Target::Named(name) => crate::backend(Some(name.as_ref())),
+            Target::Explicit(backend) => Arc::clone(backend),
+        };
+        let timeout = self.timeout.unwrap_or_else(crate::default_timeout);
+        tokio::time::timeout(timeout, backend.rate_limit(key, &self.policy, cost))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("rate-limit decision for `{key}` got no answer within {timeout:?}"),
+                ))
+            })
+    }
 }
 
 impl fmt::Debug for RateLimiter {
@@ -400,7 +441,7 @@ impl fmt::Debug for RateLimiter {
         f.debug_struct("RateLimiter")
             .field("policy", &self.policy)
             .field("backend", &backend)
-            .field("namespace", &self.namespace)
+            .field("prefix", &self.prefix)
             .field("failure_mode", &self.failure_mode)
             .field("timeout", &self.timeout)
             .finish()

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::fixed_window::{self, FixedWindow, WindowState};
 use super::gcra::{self, Gcra};
 use super::sliding_log::{self, SlidingLog};
-use super::{Algorithm, RateLimitDecision, RateLimitPolicy};
+use super::{Algorithm, DEFAULT_NAMESPACE, RateLimitDecision, RateLimitPolicy, RateLimiter};
 use crate::ErrorKind;
 
 /// SplitMix64: a tiny seeded PRNG, so a failing sequence can be replayed from its seed.
@@ -621,4 +621,24 @@ fn rate_limited_error() {
         ..decision
     };
     assert_eq!(allowed.into_result().unwrap(), allowed);
+}
+
+#[test]
+fn default_prefixes_are_the_namespace_and_the_algorithm() {
+    for algorithm in [
+        Algorithm::Gcra,
+        Algorithm::FixedWindow,
+        Algorithm::SlidingLog,
+    ] {
+        let limiter = RateLimiter::new(RateLimitPolicy::new(algorithm, 1, Duration::from_secs(1)));
+        assert_eq!(
+            limiter.key("k").as_str(),
+            format!("{DEFAULT_NAMESPACE}{algorithm}:k")
+        );
+        let renamed = limiter.namespace(DEFAULT_NAMESPACE);
+        assert_eq!(
+            renamed.key("k").as_str(),
+            format!("{DEFAULT_NAMESPACE}{algorithm}:k")
+        );
+    }
 }
