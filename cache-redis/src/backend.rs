@@ -385,8 +385,12 @@ impl RedisBackend {
     {
         let mut retry = 0;
         loop {
-            let outcome =
-                tokio::time::timeout(self.op_timeout, attempt(self.connection.clone())).await;
+            let call = attempt(self.connection.clone());
+            let outcome = if self.connection.bounds_its_calls() {
+                Ok(call.await)
+            } else {
+                tokio::time::timeout(self.op_timeout, call).await
+            };
             match outcome {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(error)) => {

@@ -68,6 +68,14 @@ impl std::fmt::Debug for RedisConnection {
 }
 
 impl RedisConnection {
+    /// Whether redis-rs bounds every call on this connection by itself: standalone and Cluster
+    /// connections apply the configured connection and response timeouts to each request, so
+    /// a second timer around them would only cost time. Sentinel calls may first resolve the
+    /// master, which the backend bounds.
+    pub(crate) fn bounds_its_calls(&self) -> bool {
+        !matches!(self.inner, Inner::Sentinel(_))
+    }
+
     /// The cluster connection, when this is a Cluster (for per-node routing).
     pub(crate) fn as_cluster(&self) -> Option<&ClusterConnection> {
         match &self.inner {
