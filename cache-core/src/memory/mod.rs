@@ -403,9 +403,8 @@ impl CacheBackend for MemoryBackend {
             .filter(|(key, _)| glob_match(pattern, key))
             .map(|(key, _)| key)
             .collect();
-        let keys: Vec<&str> = matching.iter().map(String::as_str).collect();
         let now = Instant::now();
-        let values = keys
+        let values = matching
             .iter()
             .filter(|key| self.remove_value(key, now))
             .count();

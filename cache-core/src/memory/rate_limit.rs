@@ -231,8 +231,7 @@ impl Limiters {
             }
         };
         policy.check_cost(cost)?;
-        let same_key = |cell: &Cell| cell.key.as_bytes() == key.as_bytes();
-        if let Ok(mut entry) = cells.table.find_entry(hash, same_key) {
+        if let Ok(mut entry) = cells.table.find_entry(hash, keyed(key)) {
             let cell = entry.get_mut();
             // A stale cell of another algorithm is as good as none.
             if cell.state.algorithm() == params.algorithm() || cell.expires_us > now_us {
@@ -305,7 +304,7 @@ impl Limiters {
         let cells = self.shard(hash);
         let cell = cells
             .table
-            .find(hash, |cell| cell.key.as_bytes() == key.as_bytes())
+            .find(hash, keyed(key))
             .filter(|cell| cell.expires_us > now_us)?;
         Some(Duration::from_micros(cell.expires_us - now_us))
     }
@@ -318,10 +317,7 @@ impl Limiters {
         let now_us = clock::micros();
         let hash = self.hash(key.as_bytes());
         let mut cells = self.shard(hash);
-        match cells
-            .table
-            .find_entry(hash, |cell| cell.key.as_bytes() == key.as_bytes())
-        {
+        match cells.table.find_entry(hash, keyed(key)) {
             Ok(entry) => entry.remove().0.expires_us > now_us,
             Err(_) => false,
         }
@@ -373,6 +369,11 @@ impl Limiters {
             visit(&mut lock(&shard.0));
         }
     }
+}
+
+/// Matches the cell of `key`.
+fn keyed(key: &str) -> impl Fn(&Cell) -> bool + '_ {
+    move |cell| cell.key.as_bytes() == key.as_bytes()
 }
 
 /// A poisoned shard only means a thread panicked while holding it; every update leaves the
