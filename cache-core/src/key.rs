@@ -72,20 +72,31 @@ impl KeyBuf {
     /// Appends template text as it is, without escaping.
     #[inline]
     pub fn push_literal(&mut self, text: &str) {
+        if let Repr::Inline { len, bytes } = &mut self.repr {
+            let start = usize::from(*len);
+            let end = start + text.len();
+            if end <= INLINE {
+                bytes[start..end].copy_from_slice(text.as_bytes());
+                // `end <= INLINE < 256`, so the cast is lossless.
+                *len = end as u8;
+                return;
+            }
+        }
+        self.push_spilled(text);
+    }
+
+    /// The rare rest of [`push_literal`](Self::push_literal), kept out of line so that the
+    /// inline case compiles to a few moves at each call site.
+    #[cold]
+    #[inline(never)]
+    fn push_spilled(&mut self, text: &str) {
         match &mut self.repr {
             Repr::Inline { len, bytes } => {
                 let start = usize::from(*len);
-                let end = start + text.len();
-                if end <= INLINE {
-                    bytes[start..end].copy_from_slice(text.as_bytes());
-                    // `end <= INLINE < 256`, so the cast is lossless.
-                    *len = end as u8;
-                } else {
-                    let mut heap = String::with_capacity(end.max(2 * INLINE));
-                    heap.push_str(inline_str(&bytes[..start]));
-                    heap.push_str(text);
-                    self.repr = Repr::Heap(heap);
-                }
+                let mut heap = String::with_capacity((start + text.len()).max(2 * INLINE));
+                heap.push_str(inline_str(&bytes[..start]));
+                heap.push_str(text);
+                self.repr = Repr::Heap(heap);
             }
             Repr::Heap(heap) => heap.push_str(text),
         }

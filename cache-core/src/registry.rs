@@ -132,6 +132,7 @@ pub(crate) fn with_resolved<R>(name: Option<&str>, f: impl FnOnce(&DynBackend) -
     }
 }
 
+#[inline]
 fn resolve<'a>(global: &'a Backends, name: Option<&str>) -> &'a DynBackend {
     match name {
         None => &global.default,

@@ -58,6 +58,7 @@ impl Site {
         self.name
     }
 
+    #[inline]
     fn state(&self) -> &SiteState {
         self.state.get_or_init(|| SiteState {
             counters: stats::handle(self.name),

@@ -38,6 +38,7 @@ pub fn set_enabled(enabled: bool) {
 
 /// Whether caching is on (see [`set_enabled`]).
 #[must_use]
+#[inline]
 pub fn is_enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }

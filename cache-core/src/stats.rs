@@ -32,6 +32,7 @@ thread_local! {
     static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
+#[inline]
 fn stripe() -> usize {
     STRIPE.with(|stripe| {
         let mut index = stripe.get();
@@ -45,6 +46,7 @@ fn stripe() -> usize {
 }
 
 impl Striped {
+    #[inline]
     fn add(&self, n: u64) {
         self.0[stripe()].0.fetch_add(n, Ordering::Relaxed);
     }
@@ -69,6 +71,7 @@ pub struct Counters {
 
 impl Counters {
     /// Counts a hit.
+    #[inline]
     pub fn hit(&self) {
         self.hits.add(1);
     }

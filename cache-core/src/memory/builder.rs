@@ -1,8 +1,6 @@
 //! [`MemoryBackendBuilder`].
 
-use quick_cache::OptionsBuilder;
-use quick_cache::sync::{Cache, DefaultLifecycle};
-
+use super::store::Store;
 use super::{EntryWeighter, MemoryBackend};
 
 const DEFAULT_MAX_ENTRIES: u64 = 100_000;
@@ -72,28 +70,8 @@ impl MemoryBackendBuilder {
                 (entries, entries, false)
             }
         };
+        let store = Store::new(items, capacity, EntryWeighter { by_bytes });
         let items = usize::try_from(items).unwrap_or(usize::MAX);
-        let mut options = OptionsBuilder::new();
-        options
-            .estimated_items_capacity(items)
-            .weight_capacity(capacity);
-        let store = match options.build() {
-            Ok(options) => Cache::with_options(
-                options,
-                EntryWeighter { by_bytes },
-                foldhash::fast::RandomState::default(),
-                DefaultLifecycle::default(),
-            ),
-            // The options above are always valid; should that ever change, fall back to a
-            // plain bounded cache rather than panic.
-            Err(_) => Cache::with(
-                items,
-                capacity,
-                EntryWeighter { by_bytes },
-                foldhash::fast::RandomState::default(),
-                DefaultLifecycle::default(),
-            ),
-        };
         MemoryBackend::from_store(
             store,
             items.saturating_mul(2),

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use super::clock::Instant;
 
-use super::Store;
+use super::store::Store;
 
 const STRIPES: usize = 16;
 
@@ -61,9 +61,7 @@ impl ExpiryQueue {
         stripe.heap.push(Reverse((at, key.to_owned())));
         if stripe.heap.len() > stripe.prune_at.max(self.stripe_limit) {
             stripe.heap.retain(|Reverse((at, key))| {
-                store
-                    .peek(key.as_str())
-                    .is_some_and(|entry| entry.expires_at == Some(*at))
+                store.peek(key, |entry| entry.expires_at == Some(*at)) == Some(true)
             });
             stripe.prune_at = stripe.heap.len().saturating_mul(2);
         }

@@ -5,13 +5,13 @@ mod cell_key;
 mod clock;
 mod expiry;
 mod rate_limit;
+mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use quick_cache::sync::{Cache, DefaultLifecycle, EntryAction, EntryResult};
 
 pub use builder::MemoryBackendBuilder;
 
@@ -21,6 +21,7 @@ use crate::{CacheBackend, Error, ErrorKind, KeyTtl, RateLimitDecision, RateLimit
 use clock::Instant;
 use expiry::ExpiryQueue;
 use rate_limit::Limiters;
+use store::{Store, StoredKey};
 
 /// One stored value: the bytes every reader can see, the decoded value the macro runtime
 /// stored beside them (if any), and when it expires.
@@ -31,12 +32,12 @@ struct Entry {
 }
 
 impl Entry {
-    fn new(bytes: Bytes, shared: Option<SharedValue>, ttl: Option<Duration>) -> Arc<Self> {
-        Arc::new(Self {
+    fn new(bytes: Bytes, shared: Option<SharedValue>, ttl: Option<Duration>) -> Self {
+        Self {
             bytes,
             shared,
             expires_at: ttl.map(|ttl| Instant::now() + ttl),
-        })
+        }
     }
 
     fn is_live(&self, now: Instant) -> bool {
@@ -53,28 +54,21 @@ struct EntryWeighter {
 /// Rough per-entry bookkeeping cost, so that a byte bound also bounds many tiny entries.
 const ENTRY_OVERHEAD: u64 = 64;
 
-impl quick_cache::Weighter<String, Arc<Entry>> for EntryWeighter {
-    fn weight(&self, key: &String, entry: &Arc<Entry>) -> u64 {
+impl quick_cache::Weighter<StoredKey, Entry> for EntryWeighter {
+    fn weight(&self, key: &StoredKey, entry: &Entry) -> u64 {
         if self.by_bytes {
-            (key.len() + entry.bytes.len()) as u64 + ENTRY_OVERHEAD
+            (key.as_str().len() + entry.bytes.len()) as u64 + ENTRY_OVERHEAD
         } else {
             1
         }
     }
 }
 
-type Store = Cache<
-    String,
-    Arc<Entry>,
-    EntryWeighter,
-    foldhash::fast::RandomState,
-    DefaultLifecycle<String, Arc<Entry>>,
->;
-
 /// The in-memory backend: sharded, bounded, with per-entry TTL.
 ///
-/// - **No global lock.** Entries live in a sharded [`quick_cache`] map; a read takes one
-///   shard's read lock, a write one shard's write lock.
+/// - **No global lock.** Entries live in [`quick_cache`] shards, each behind its own lock; a
+///   read takes one shard's read lock and looks at the entry in place, a write one shard's
+///   write lock.
 /// - **Bounded.** At most [`max_entries`](MemoryBackendBuilder::max_entries) entries (default
 ///   100 000), or [`max_bytes`](MemoryBackendBuilder::max_bytes) of keys and values. Past the
 ///   bound, quick_cache's S3-FIFO-style policy evicts cold entries first.
@@ -165,13 +159,15 @@ impl MemoryBackend {
         self.inner.reap(usize::MAX) + self.inner.limiters.purge_expired()
     }
 
+    /// Runs `read` on the live entry under `key`, if there is one.
     #[inline]
-    fn live(&self, key: &str) -> Option<Arc<Entry>> {
-        let entry = self.inner.store.get(key)?;
-        if entry.expires_at.is_some_and(|at| at <= Instant::now()) {
-            return None;
-        }
-        Some(entry)
+    fn live<R>(&self, key: &str, read: impl FnOnce(&Entry) -> R) -> Option<R> {
+        self.inner
+            .store
+            .read(key, |entry| {
+                entry.is_live(Instant::now()).then(|| read(entry))
+            })
+            .flatten()
     }
 
     /// Removes the value and the rate limiter under `key`. Returns whether either was live.
@@ -184,70 +180,51 @@ impl MemoryBackend {
         self.inner
             .store
             .remove(key)
-            .is_some_and(|(_, entry)| entry.is_live(now))
+            .is_some_and(|entry| entry.is_live(now))
     }
 
     /// One rate-limit decision, on limiter state kept apart from cached values.
     fn decide(&self, key: &str, policy: &RateLimitPolicy, cost: u32) -> Result<RateLimitDecision> {
         self.inner
             .limiters
-            .decide(key, policy, cost, || self.live(key).is_some())
+            .decide(key, policy, cost, || self.live(key, |_| ()).is_some())
     }
 
-    fn insert(&self, key: &str, entry: Arc<Entry>) {
-        if let Some(at) = entry.expires_at {
-            self.inner.expiry.push(at, key, &self.inner.store);
-        }
-        self.inner.store.insert(key.to_owned(), entry);
+    fn insert(&self, key: &str, entry: Entry) {
+        let expires_at = entry.expires_at;
+        self.inner.store.insert(key, entry);
+        self.queue(key, expires_at);
         self.inner.reap(REAP_PER_WRITE);
     }
 
-    /// Runs `update` on the live entry under `key` (or `None`) atomically, storing what it
-    /// returns. The shard's write lock is held only for `update` itself.
+    /// Queues `key` for reclaiming at `expires_at`, once its entry is stored (the queue drops
+    /// keys whose entry does not carry that expiry).
+    fn queue(&self, key: &str, expires_at: Option<Instant>) {
+        if let Some(at) = expires_at {
+            self.inner.expiry.push(at, key, &self.inner.store);
+        }
+    }
+
+    /// Runs `update` on the live entry under `key` (or `None`) atomically, storing the entry
+    /// it returns (if any), under the shard's write lock.
     fn update<T>(
         &self,
         key: &str,
-        update: impl FnOnce(Option<&Entry>) -> Result<(Option<Arc<Entry>>, T)>,
+        update: impl FnOnce(Option<&Entry>) -> Result<(Option<Entry>, T)>,
     ) -> Result<T> {
         let now = Instant::now();
-        let mut outcome = None;
-        let mut update = Some(update);
-        let mut run = |current: Option<&Entry>| -> Option<Arc<Entry>> {
-            let update = update.take()?;
-            match update(current) {
+        let (outcome, queued) = self.inner.store.update(key, |current| {
+            match update(current.filter(|entry| entry.is_live(now))) {
                 Ok((next, value)) => {
-                    outcome = Some(Ok(value));
-                    next
+                    let queued = next.as_ref().and_then(|next| next.expires_at);
+                    (next, (Ok(value), queued))
                 }
-                Err(error) => {
-                    outcome = Some(Err(error));
-                    None
-                }
-            }
-        };
-        let result = self.inner.store.entry(key, None, |_, slot| {
-            if slot.is_live(now) {
-                if let Some(next) = run(Some(slot)) {
-                    *slot = next;
-                }
-                EntryAction::Retain(())
-            } else {
-                EntryAction::ReplaceWithGuard
+                Err(error) => (None, (Err(error), None)),
             }
         });
-        match result {
-            EntryResult::Retained(()) | EntryResult::Removed(..) | EntryResult::Timeout => {}
-            EntryResult::Vacant(guard) | EntryResult::Replaced(guard, _) => {
-                if let Some(next) = run(None) {
-                    if let Some(at) = next.expires_at {
-                        self.inner.expiry.push(at, key, &self.inner.store);
-                    }
-                    let _ = guard.insert(next);
-                }
-            }
-        }
+        self.queue(key, queued);
         self.inner.reap(REAP_PER_WRITE);
-        outcome.unwrap_or_else(|| Err(Error::new(ErrorKind::Backend, "entry update did not run")))
+        outcome
     }
 }
 
@@ -259,7 +236,6 @@ impl Inner {
         self.expiry.reap(Instant::now(), max, |key, at| {
             self.store
                 .remove_if(key, |entry| entry.expires_at == Some(at))
-                .is_some()
         })
     }
 }
@@ -294,7 +270,7 @@ fn parse_integer(bytes: &[u8]) -> Result<i64> {
 #[async_trait]
 impl CacheBackend for MemoryBackend {
     async fn get(&self, key: &str) -> Result<Option<Bytes>> {
-        Ok(self.live(key).map(|entry| entry.bytes.clone()))
+        Ok(self.live(key, |entry| entry.bytes.clone()))
     }
 
     async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<()> {
@@ -321,42 +297,36 @@ impl CacheBackend for MemoryBackend {
     }
 
     async fn exists(&self, key: &str) -> Result<bool> {
-        Ok(self.live(key).is_some() || self.inner.limiters.ttl(key).is_some())
+        Ok(self.live(key, |_| ()).is_some() || self.inner.limiters.ttl(key).is_some())
     }
 
     async fn ttl(&self, key: &str) -> Result<KeyTtl> {
         let now = Instant::now();
-        Ok(match self.live(key) {
+        Ok(match self.live(key, |entry| entry.expires_at) {
             None => self
                 .inner
                 .limiters
                 .ttl(key)
                 .map_or(KeyTtl::Missing, KeyTtl::ExpiresIn),
-            Some(entry) => match entry.expires_at {
-                None => KeyTtl::Persistent,
-                Some(at) => KeyTtl::ExpiresIn(at.saturating_duration_since(now)),
-            },
+            Some(None) => KeyTtl::Persistent,
+            Some(Some(at)) => KeyTtl::ExpiresIn(at.saturating_duration_since(now)),
         })
     }
 
     async fn expire(&self, key: &str, ttl: Duration) -> Result<bool> {
         check_ttl(Some(ttl))?;
         let at = Instant::now() + ttl;
-        let changed = self.update(key, |current| match current {
+        self.update(key, |current| match current {
             None => Ok((None, false)),
             Some(entry) => Ok((
-                Some(Arc::new(Entry {
+                Some(Entry {
                     bytes: entry.bytes.clone(),
                     shared: entry.shared.clone(),
                     expires_at: Some(at),
-                })),
+                }),
                 true,
             )),
-        })?;
-        if changed {
-            self.inner.expiry.push(at, key, &self.inner.store);
-        }
-        Ok(changed)
+        })
     }
 
     async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
@@ -371,11 +341,11 @@ impl CacheBackend for MemoryBackend {
                     "increment would overflow a 64-bit integer",
                 )
             })?;
-            let entry = Arc::new(Entry {
+            let entry = Entry {
                 bytes: Bytes::from(new.to_string()),
                 shared: None,
                 expires_at,
-            });
+            };
             Ok((Some(entry), new))
         })
     }
@@ -383,7 +353,7 @@ impl CacheBackend for MemoryBackend {
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
         Ok(keys
             .iter()
-            .map(|key| self.live(key).map(|entry| entry.bytes.clone()))
+            .map(|key| self.live(key, |entry| entry.bytes.clone()))
             .collect())
     }
 
@@ -396,18 +366,11 @@ impl CacheBackend for MemoryBackend {
     }
 
     async fn delete_pattern(&self, pattern: &str) -> Result<u64> {
-        let matching: Vec<String> = self
+        let now = Instant::now();
+        let values = self
             .inner
             .store
-            .iter()
-            .filter(|(key, _)| glob_match(pattern, key))
-            .map(|(key, _)| key)
-            .collect();
-        let now = Instant::now();
-        let values = matching
-            .iter()
-            .filter(|key| self.remove_value(key, now))
-            .count();
+            .remove_where(|key| glob_match(pattern, key), |entry| entry.is_live(now));
         Ok((values + self.inner.limiters.remove_matching(pattern)) as u64)
     }
 
@@ -432,18 +395,16 @@ impl CacheBackend for MemoryBackend {
     }
 
     fn get_shared(&self, key: &str) -> Option<SharedValue> {
-        self.live(key)?.shared.clone()
+        self.live(key, |entry| entry.shared.clone()).flatten()
     }
 
     #[inline]
     fn visit_shared(&self, key: &str, visit: &mut dyn FnMut(&(dyn std::any::Any + Send + Sync))) {
-        if let Some(shared) = self
-            .live(key)
-            .as_ref()
-            .and_then(|entry| entry.shared.as_ref())
-        {
-            visit(&**shared);
-        }
+        self.live(key, |entry| {
+            if let Some(shared) = &entry.shared {
+                visit(&**shared);
+            }
+        });
     }
 
     async fn set_shared(
