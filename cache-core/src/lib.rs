@@ -53,6 +53,7 @@ pub mod rate_limit;
 mod registry;
 mod runtime;
 mod settings;
+mod short_bytes;
 mod singleflight;
 pub mod stats;
 mod typed;

@@ -24,7 +24,7 @@ use crate::rate_limit::fixed_window::{self, FixedWindow, WindowState};
 use crate::rate_limit::gcra::{self, Gcra};
 use crate::rate_limit::sliding_log::{self, SlidingLog};
 use crate::rate_limit::{Algorithm, Outcome, RateLimitDecision, RateLimitPolicy};
-use crate::{Error, ErrorKind, Result};
+use crate::{Error, ErrorKind, Result, short_bytes};
 
 /// Shards of the limiter table; a power of two.
 const SHARDS: usize = 64;
@@ -373,7 +373,7 @@ impl Limiters {
 
 /// Matches the cell of `key`.
 fn keyed(key: &str) -> impl Fn(&Cell) -> bool + '_ {
-    move |cell| cell.key.as_bytes() == key.as_bytes()
+    move |cell| short_bytes::equal(cell.key.as_bytes(), key.as_bytes())
 }
 
 /// A poisoned shard only means a thread panicked while holding it; every update leaves the

@@ -13,6 +13,7 @@ use quick_cache::Equivalent;
 use quick_cache::unsync::{Cache, DefaultLifecycle};
 
 use super::{Entry, EntryWeighter};
+use crate::short_bytes;
 
 /// A stored key and its hash.
 pub(super) struct StoredKey {
@@ -47,7 +48,7 @@ impl Hash for Probe<'_> {
 
 impl PartialEq for StoredKey {
     fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash && same_text(&self.text, &other.text)
+        self.hash == other.hash && short_bytes::equal(self.text.as_bytes(), other.text.as_bytes())
     }
 }
 
@@ -56,28 +57,7 @@ impl Eq for StoredKey {}
 impl Equivalent<StoredKey> for Probe<'_> {
     #[inline]
     fn equivalent(&self, key: &StoredKey) -> bool {
-        self.hash == key.hash && same_text(self.text, &key.text)
-    }
-}
-
-/// String equality that compares a short key (the usual case) in a few loads instead of a
-/// call to `memcmp`: two overlapping words cover any length between one word and two.
-#[inline]
-fn same_text(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    fn word<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
-        let mut word = [0; N];
-        word.copy_from_slice(&bytes[at..at + N]);
-        word
-    }
-    match n {
-        8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
-        4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
-        _ => a == b,
+        self.hash == key.hash && short_bytes::equal(self.text.as_bytes(), key.text.as_bytes())
     }
 }
 
@@ -273,26 +253,4 @@ fn read_lock(lock: &RwLock<Map>) -> RwLockReadGuard<'_, Map> {
 
 fn write_lock(lock: &RwLock<Map>) -> RwLockWriteGuard<'_, Map> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_text;
-
-    #[test]
-    fn same_text_sees_every_byte_of_every_length() {
-        for len in 0..40 {
-            let key: String = (0..len)
-                .map(|i| char::from(b'a' + (i % 26) as u8))
-                .collect();
-            assert!(same_text(&key, &key.clone()), "{key}");
-            for at in 0..len {
-                let mut other = key.clone().into_bytes();
-                other[at] = b'#';
-                let other = String::from_utf8(other).expect("ASCII");
-                assert!(!same_text(&key, &other), "{key} vs {other}");
-            }
-            assert!(!same_text(&key, &format!("{key}x")));
-        }
-    }
 }

@@ -194,9 +194,14 @@ impl RateLimiter {
     /// The backend key for the caller's `key` (see [Keys](Self#keys)).
     #[must_use]
     pub fn key<K: KeyPart + ?Sized>(&self, key: &K) -> KeyBuf {
+        self.full(&|full| full.push_part(key))
+    }
+
+    /// The prefix followed by what `rest` writes.
+    fn full(&self, rest: &impl Fn(&mut KeyBuf)) -> KeyBuf {
         let mut full = KeyBuf::new();
         full.push_literal(&self.prefix);
-        full.push_part(key);
+        rest(&mut full);
         full
     }
 
@@ -204,19 +209,23 @@ impl RateLimiter {
     ///
     /// Returns the decision, allowed or not; an error only for an invalid policy, or for a
     /// backend failure under [`FailureMode::Closed`].
-    pub async fn check<K: KeyPart + ?Sized>(&self, key: &K) -> Result<RateLimitDecision> {
-        self.check_n(key, 1).await
+    pub fn check<K: KeyPart + ?Sized>(
+        &self,
+        key: &K,
+    ) -> impl Future<Output = Result<RateLimitDecision>> {
+        // Not an `async fn`: another layer of future would copy the decision once more.
+        self.check_n(key, 1)
     }
 
     /// Decides a call costing `cost` units for `key`. A cost of 0 only reports the budget.
     /// A cost over the policy's [`capacity`](RateLimitPolicy::capacity) can never pass and is
     /// [`ErrorKind::InvalidInput`].
-    pub async fn check_n<K: KeyPart + ?Sized>(
+    pub fn check_n<K: KeyPart + ?Sized>(
         &self,
         key: &K,
         cost: u32,
-    ) -> Result<RateLimitDecision> {
-        self.decide(|| self.key(key), cost).await
+    ) -> impl Future<Output = Result<RateLimitDecision>> {
+        self.decide(move |full| full.push_part(key), cost)
     }
 
     /// [`check_n`](Self::check_n) for a key already in key form: `key` follows the namespace
@@ -240,17 +249,18 @@ impl RateLimiter {
     /// assert!(limiter.check_key(&key, 1).await?.allowed);
     /// # Ok(()) }
     /// ```
-    pub async fn check_key(&self, key: &KeyBuf, cost: u32) -> Result<RateLimitDecision> {
-        self.decide(|| self.full_key(key), cost).await
+    pub fn check_key(
+        &self,
+        key: &KeyBuf,
+        cost: u32,
+    ) -> impl Future<Output = Result<RateLimitDecision>> {
+        self.decide(move |full| full.push_literal(key.as_str()), cost)
     }
 
     /// The backend key for a key already in key form (see [`check_key`](Self::check_key)).
     #[must_use]
     pub fn full_key(&self, key: &KeyBuf) -> KeyBuf {
-        let mut full = KeyBuf::new();
-        full.push_literal(&self.prefix);
-        full.push_literal(key.as_str());
-        full
+        self.full(&|full| full.push_literal(key.as_str()))
     }
 
     /// Waits until one call for `key` is admitted, or until admitting it would take longer
@@ -286,7 +296,8 @@ impl RateLimiter {
         cost: u32,
         max_wait: Duration,
     ) -> Result<RateLimitDecision> {
-        self.wait_for(|| self.key(key), cost, max_wait).await
+        self.wait_for(|full| full.push_part(key), cost, max_wait)
+            .await
     }
 
     /// [`until_n_ready`](Self::until_n_ready) for a key already in key form (see
@@ -317,14 +328,15 @@ impl RateLimiter {
         cost: u32,
         max_wait: Duration,
     ) -> Result<RateLimitDecision> {
-        self.wait_for(|| self.full_key(key), cost, max_wait).await
+        self.wait_for(|full| full.push_literal(key.as_str()), cost, max_wait)
+            .await
     }
 
     /// The waiting loop of [`until_n_ready`](Self::until_n_ready) and
     /// [`until_ready_key`](Self::until_ready_key), on a full backend key.
     async fn wait_for(
         &self,
-        key: impl Fn() -> KeyBuf,
+        key: impl Fn(&mut KeyBuf),
         cost: u32,
         max_wait: Duration,
     ) -> Result<RateLimitDecision> {
@@ -348,10 +360,12 @@ impl RateLimiter {
     /// One decision on the backend key `key` builds. An in-process backend answers at once,
     /// with the key on this frame's stack: no boxed future, no timer, no key copied into the
     /// future. It checks the policy and the cost itself, as `rate_limit` would.
-    async fn decide(&self, key: impl Fn() -> KeyBuf, cost: u32) -> Result<RateLimitDecision> {
+    async fn decide(&self, key: impl Fn(&mut KeyBuf), cost: u32) -> Result<RateLimitDecision> {
         let outcome = match self.decide_now(&key, cost) {
             Some(outcome) => outcome,
-            None => self.decide_remotely(key().as_str(), cost).await,
+            // Boxed: the remote path's state (its timer, the backend's future) would otherwise
+            // make every check's future several hundred bytes, in-process answers included.
+            None => Box::pin(self.decide_remotely(self.full(&key), cost)).await,
         };
         self.settle(outcome, &key, cost)
     }
@@ -359,12 +373,16 @@ impl RateLimiter {
     #[inline]
     fn decide_now(
         &self,
-        key: &impl Fn() -> KeyBuf,
+        key: &impl Fn(&mut KeyBuf),
         cost: u32,
     ) -> Option<Result<RateLimitDecision>> {
-        let key = key();
+        // Built where it is used: a `KeyBuf` moved right after its bytes were written stalls
+        // on the copy.
+        let mut full = KeyBuf::new();
+        full.push_literal(&self.prefix);
+        key(&mut full);
         let at_once =
-            |backend: &DynBackend| backend.rate_limit_now(key.as_str(), &self.policy, cost);
+            |backend: &DynBackend| backend.rate_limit_now(full.as_str(), &self.policy, cost);
         match &self.target {
             Target::Default => with_resolved(None, at_once),
             Target::Named(name) => with_resolved(Some(name), at_once),
@@ -377,12 +395,12 @@ impl RateLimiter {
     fn settle(
         &self,
         outcome: Result<RateLimitDecision>,
-        key: &impl Fn() -> KeyBuf,
+        key: &impl Fn(&mut KeyBuf),
         cost: u32,
     ) -> Result<RateLimitDecision> {
         match outcome {
             Err(error) if !matches!(error.kind(), ErrorKind::InvalidInput | ErrorKind::Config) => {
-                self.fail(error, key().as_str(), cost)
+                self.fail(error, self.full(key).as_str(), cost)
             }
             outcome => outcome,
         }
@@ -410,7 +428,8 @@ impl RateLimiter {
     }
 
     /// A decision from a backend that has to be awaited, within the timeout.
-    async fn decide_remotely(&self, key: &str, cost: u32) -> Result<RateLimitDecision> {
+    async fn decide_remotely(&self, key: KeyBuf, cost: u32) -> Result<RateLimitDecision> {
+        let key = key.as_str();
         // Checked here too, so that a bad policy is an error even where the backend fails.
         self.policy.validate()?;
         self.policy.check_cost(cost)?;
