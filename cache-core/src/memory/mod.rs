@@ -184,6 +184,7 @@ impl MemoryBackend {
     }
 
     /// One rate-limit decision, on limiter state kept apart from cached values.
+    #[inline]
     fn decide(&self, key: &str, policy: &RateLimitPolicy, cost: u32) -> Result<RateLimitDecision> {
         self.inner
             .limiters

@@ -93,6 +93,7 @@ enum Change {
     Created(State, u64),
 }
 
+#[inline]
 fn in_place<S>(outcome: Outcome<S>, slot: &mut S) -> (RateLimitDecision, Change) {
     match outcome.write {
         Some((state, ttl)) => {
@@ -103,6 +104,7 @@ fn in_place<S>(outcome: Outcome<S>, slot: &mut S) -> (RateLimitDecision, Change)
     }
 }
 
+#[inline]
 fn created<S>(outcome: Outcome<S>, wrap: impl FnOnce(S) -> State) -> (RateLimitDecision, Change) {
     match outcome.write {
         Some((state, ttl)) => (outcome.decision, Change::Created(wrap(state), ttl)),
@@ -136,6 +138,7 @@ impl Params {
 
     /// Decides on `state` (`None`: no state), updating it in place when the call is admitted.
     /// State of another algorithm is an error naming `key`.
+    #[inline(always)]
     fn decide(
         &self,
         key: &str,
@@ -211,6 +214,7 @@ impl Limiters {
 
     /// Takes one decision for `key` atomically. `occupied` tells whether the key holds a cached
     /// value; it is asked only before a limiter is created there.
+    #[inline]
     pub(super) fn decide(
         &self,
         key: &str,

@@ -90,6 +90,7 @@ pub struct WindowState {
 ///
 /// The outcome's `write` is the new state and how long to keep it (until the window ends).
 /// A `cost` of 0 is a peek. A `cost` over the limit is [`ErrorKind::InvalidInput`].
+#[inline]
 pub fn decide(
     state: Option<WindowState>,
     now_us: u64,

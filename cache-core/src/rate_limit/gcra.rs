@@ -88,6 +88,7 @@ impl Gcra {
 /// The outcome's `write` is the new `tat` and how long to keep it (until it has passed; after
 /// that, no state and a stale state decide alike). A `cost` of 0 is a peek: it reports
 /// `remaining` and writes nothing. A `cost` over the burst is [`ErrorKind::InvalidInput`].
+#[inline]
 pub fn decide(tat: Option<u64>, now_us: u64, params: &Gcra, cost: u32) -> Result<Outcome<u64>> {
     cost_fits(cost, params.burst)?;
     let t = params.emission_interval_us;

@@ -361,13 +361,19 @@ impl RateLimiter {
     /// with the key on this frame's stack: no boxed future, no timer, no key copied into the
     /// future. It checks the policy and the cost itself, as `rate_limit` would.
     async fn decide(&self, key: impl Fn(&mut KeyBuf), cost: u32) -> Result<RateLimitDecision> {
-        let outcome = match self.decide_now(&key, cost) {
-            Some(outcome) => outcome,
-            // Boxed: the remote path's state (its timer, the backend's future) would otherwise
-            // make every check's future several hundred bytes, in-process answers included.
-            None => Box::pin(self.decide_remotely(self.full(&key), cost)).await,
-        };
-        self.settle(outcome, &key, cost)
+        // Returned from its own branch: an answer held in a variable that the remote branch
+        // also fills would live in the future's state, stored and reloaded on every call.
+        match self.decide_now(&key, cost) {
+            Some(Ok(decision)) => return Ok(decision),
+            Some(Err(error)) => return self.settle(error, &key, cost),
+            None => {}
+        }
+        // Boxed: the remote path's state (its timer, the backend's future) would otherwise
+        // make every check's future several hundred bytes, in-process answers included.
+        match Box::pin(self.decide_remotely(self.full(&key), cost)).await {
+            Ok(decision) => Ok(decision),
+            Err(error) => self.settle(error, &key, cost),
+        }
     }
 
     #[inline]
@@ -391,22 +397,19 @@ impl RateLimiter {
     }
 
     /// Applies the [`FailureMode`] to a backend's failure; policy and cost errors pass through.
-    #[inline]
+    #[cold]
     fn settle(
         &self,
-        outcome: Result<RateLimitDecision>,
+        error: Error,
         key: &impl Fn(&mut KeyBuf),
         cost: u32,
     ) -> Result<RateLimitDecision> {
-        match outcome {
-            Err(error) if !matches!(error.kind(), ErrorKind::InvalidInput | ErrorKind::Config) => {
-                self.fail(error, self.full(key).as_str(), cost)
-            }
-            outcome => outcome,
+        if matches!(error.kind(), ErrorKind::InvalidInput | ErrorKind::Config) {
+            return Err(error);
         }
+        self.fail(error, self.full(key).as_str(), cost)
     }
 
-    #[cold]
     fn fail(&self, error: Error, key: &str, cost: u32) -> Result<RateLimitDecision> {
         match self.failure_mode {
             FailureMode::Closed => {
