@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -235,10 +236,12 @@ pub trait CacheBackend: Send + Sync + 'static {
     }
 
     /// [`rate_limit`](Self::rate_limit) without a future, for backends that decide without
-    /// waiting (in process, no I/O): `Some` with the same result `rate_limit` would give, or
-    /// `None` (the default) to have the caller await `rate_limit`. Callers such as
+    /// waiting (in process, no I/O): [`Poll::Ready`](std::task::Poll::Ready) with the result
+    /// `rate_limit` would give, or [`Poll::Pending`](std::task::Poll::Pending) (the default)
+    /// to have the caller await `rate_limit`. Callers such as
     /// [`RateLimiter`](crate::RateLimiter) try it first, which spares an in-process decision
-    /// the boxed future and the timer.
+    /// the boxed future and the timer; it is a `Poll` so that a caller's own future can
+    /// return it as it is.
     ///
     /// ```
     /// use std::time::Duration;
@@ -246,8 +249,10 @@ pub trait CacheBackend: Send + Sync + 'static {
     ///
     /// let policy = RateLimitPolicy::gcra(10, Duration::from_secs(1));
     /// let memory = MemoryBackend::new();
-    /// let decision = memory.rate_limit_now("rl:gcra:7", &policy, 1).expect("in process")?;
-    /// assert!(decision.allowed);
+    /// let std::task::Poll::Ready(decision) = memory.rate_limit_now("rl:gcra:7", &policy, 1) else {
+    ///     unreachable!("the memory backend decides in process");
+    /// };
+    /// assert!(decision?.allowed);
     /// # Ok::<(), cache_core::Error>(())
     /// ```
     fn rate_limit_now(
@@ -255,9 +260,9 @@ pub trait CacheBackend: Send + Sync + 'static {
         key: &str,
         policy: &RateLimitPolicy,
         cost: u32,
-    ) -> Option<Result<RateLimitDecision>> {
+    ) -> Poll<Result<RateLimitDecision>> {
         let _ = (key, policy, cost);
-        None
+        Poll::Pending
     }
 }
 
@@ -359,7 +364,7 @@ impl<B: CacheBackend + ?Sized> CacheBackend for Arc<B> {
         key: &str,
         policy: &RateLimitPolicy,
         cost: u32,
-    ) -> Option<Result<RateLimitDecision>> {
+    ) -> Poll<Result<RateLimitDecision>> {
         (**self).rate_limit_now(key, policy, cost)
     }
 }

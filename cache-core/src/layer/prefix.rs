@@ -158,7 +158,7 @@ impl<B: CacheBackend> CacheBackend for Prefix<B> {
         key: &str,
         policy: &RateLimitPolicy,
         cost: u32,
-    ) -> Option<Result<RateLimitDecision>> {
+    ) -> std::task::Poll<Result<RateLimitDecision>> {
         self.inner.rate_limit_now(&self.key(key), policy, cost)
     }
 }

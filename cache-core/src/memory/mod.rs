@@ -434,8 +434,8 @@ impl CacheBackend for MemoryBackend {
         key: &str,
         policy: &RateLimitPolicy,
         cost: u32,
-    ) -> Option<Result<RateLimitDecision>> {
-        Some(self.decide(key, policy, cost))
+    ) -> std::task::Poll<Result<RateLimitDecision>> {
+        std::task::Poll::Ready(self.decide(key, policy, cost))
     }
 }
 

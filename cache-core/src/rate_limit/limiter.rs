@@ -2,7 +2,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -357,31 +360,18 @@ impl RateLimiter {
         }
     }
 
-    /// One decision on the backend key `key` builds. An in-process backend answers at once,
-    /// with the key on this frame's stack: no boxed future, no timer, no key copied into the
-    /// future. It checks the policy and the cost itself, as `rate_limit` would.
-    async fn decide(&self, key: impl Fn(&mut KeyBuf), cost: u32) -> Result<RateLimitDecision> {
-        // Returned from its own branch: an answer held in a variable that the remote branch
-        // also fills would live in the future's state, stored and reloaded on every call.
-        match self.decide_now(&key, cost) {
-            Some(Ok(decision)) => return Ok(decision),
-            Some(Err(error)) => return self.settle(error, &key, cost),
-            None => {}
-        }
-        // Boxed: the remote path's state (its timer, the backend's future) would otherwise
-        // make every check's future several hundred bytes, in-process answers included.
-        match Box::pin(self.decide_remotely(self.full(&key), cost)).await {
-            Ok(decision) => Ok(decision),
-            Err(error) => self.settle(error, &key, cost),
+    /// One decision on the backend key `key` builds (see [`Decide`]).
+    fn decide<K: Fn(&mut KeyBuf) + Unpin>(&self, key: K, cost: u32) -> Decide<'_, K> {
+        Decide {
+            limiter: self,
+            key,
+            cost,
+            remote: None,
         }
     }
 
     #[inline]
-    fn decide_now(
-        &self,
-        key: &impl Fn(&mut KeyBuf),
-        cost: u32,
-    ) -> Option<Result<RateLimitDecision>> {
+    fn decide_now(&self, key: &impl Fn(&mut KeyBuf), cost: u32) -> Poll<Result<RateLimitDecision>> {
         // Built where it is used: a `KeyBuf` moved right after its bytes were written stalls
         // on the copy.
         let mut full = KeyBuf::new();
@@ -467,5 +457,45 @@ impl fmt::Debug for RateLimiter {
             .field("failure_mode", &self.failure_mode)
             .field("timeout", &self.timeout)
             .finish()
+    }
+}
+
+/// The future of one decision. An in-process backend answers on the first poll, and its answer
+/// is returned as the backend gave it: no key copied into a future, no boxed call, no timer,
+/// and no copy of the decision through an `async fn`'s state (a decision is 48 bytes of mixed
+/// widths, slow to copy right after it was written). Any other backend's call is boxed and
+/// awaited, so that its state does not weigh on in-process answers.
+struct Decide<'a, K> {
+    limiter: &'a RateLimiter,
+    key: K,
+    cost: u32,
+    remote: Option<Pin<Box<dyn Future<Output = Result<RateLimitDecision>> + Send + 'a>>>,
+}
+
+impl<K: Fn(&mut KeyBuf) + Unpin> Future for Decide<'_, K> {
+    type Output = Result<RateLimitDecision>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let limiter = this.limiter;
+        let remote = match &mut this.remote {
+            Some(remote) => remote,
+            None => {
+                let now = limiter.decide_now(&this.key, this.cost);
+                if matches!(now, Poll::Ready(Ok(_))) {
+                    return now;
+                }
+                if let Poll::Ready(Err(error)) = now {
+                    return Poll::Ready(limiter.settle(error, &this.key, this.cost));
+                }
+                this.remote.insert(Box::pin(
+                    limiter.decide_remotely(limiter.full(&this.key), this.cost),
+                ))
+            }
+        };
+        match remote.as_mut().poll(cx) {
+            Poll::Ready(Err(error)) => Poll::Ready(limiter.settle(error, &this.key, this.cost)),
+            other => other,
+        }
     }
 }
