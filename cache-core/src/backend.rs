@@ -51,7 +51,7 @@ pub enum KeyTtl {
 ///
 /// # Implementing
 ///
-/// The trait is object-safe through [`async_trait`]: implement it with `#[async_trait]`.
+/// The trait is object-safe through [`async_trait`](macro@async_trait): implement it with `#[async_trait]`.
 ///
 /// ```
 /// use cache_core::{async_trait, Bytes, CacheBackend, KeyTtl, MemoryBackend, Result};
