@@ -449,6 +449,22 @@ async fn a_backend_without_rate_limiting_is_unsupported() {
     );
 }
 
+#[tokio::test]
+async fn a_check_polled_after_it_completed_takes_no_second_decision() {
+    let policy = RateLimitPolicy::gcra(5, MINUTE);
+    let in_process = RateLimiter::new(policy).backend(MemoryBackend::new());
+    // Answers through the awaited `rate_limit`, not `rate_limit_now`.
+    let awaited = RateLimiter::new(policy).backend(Faulty::new(Affected::Get, Fault::Down));
+    for limiter in [in_process, awaited] {
+        let mut check = std::pin::pin!(limiter.check("k"));
+        let first = std::future::poll_fn(|cx| check.as_mut().poll(cx)).await;
+        assert_eq!(first.unwrap().remaining, 4);
+        let again = std::future::poll_fn(|cx| check.as_mut().poll(cx)).await;
+        assert_eq!(again.unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(limiter.check_n("k", 0).await.unwrap().remaining, 4);
+    }
+}
+
 // ------------------------------------------------------------------ keys and backends
 
 #[tokio::test]

@@ -367,6 +367,7 @@ impl RateLimiter {
             key,
             cost,
             remote: None,
+            decided: false,
         }
     }
 
@@ -470,6 +471,8 @@ struct Decide<'a, K> {
     key: K,
     cost: u32,
     remote: Option<Pin<Box<dyn Future<Output = Result<RateLimitDecision>> + Send + 'a>>>,
+    /// Set once the decision is out: polling again must not take a second one.
+    decided: bool,
 }
 
 impl<K: Fn(&mut KeyBuf) + Unpin> Future for Decide<'_, K> {
@@ -477,10 +480,18 @@ impl<K: Fn(&mut KeyBuf) + Unpin> Future for Decide<'_, K> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
+        if this.decided {
+            return Poll::Ready(Err(Error::new(
+                ErrorKind::InvalidInput,
+                "a rate-limit check was polled again after it completed",
+            )));
+        }
         let limiter = this.limiter;
         let remote = match &mut this.remote {
             Some(remote) => remote,
             None => {
+                // Marked before asking, so that the answer goes straight to the caller.
+                this.decided = true;
                 let now = limiter.decide_now(&this.key, this.cost);
                 if matches!(now, Poll::Ready(Ok(_))) {
                     return now;
@@ -488,12 +499,18 @@ impl<K: Fn(&mut KeyBuf) + Unpin> Future for Decide<'_, K> {
                 if let Poll::Ready(Err(error)) = now {
                     return Poll::Ready(limiter.settle(error, &this.key, this.cost));
                 }
+                this.decided = false;
                 this.remote.insert(Box::pin(
                     limiter.decide_remotely(limiter.full(&this.key), this.cost),
                 ))
             }
         };
-        match remote.as_mut().poll(cx) {
+        let outcome = remote.as_mut().poll(cx);
+        if outcome.is_ready() {
+            this.decided = true;
+            this.remote = None;
+        }
+        match outcome {
             Poll::Ready(Err(error)) => Poll::Ready(limiter.settle(error, &this.key, this.cost)),
             other => other,
         }
