@@ -34,9 +34,18 @@ struct Probe<'a> {
     text: &'a str,
 }
 
+impl StoredKey {
+    fn probe(&self) -> Probe<'_> {
+        Probe {
+            hash: self.hash,
+            text: &self.text,
+        }
+    }
+}
+
 impl Hash for StoredKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
+        self.probe().hash(state);
     }
 }
 
@@ -48,7 +57,7 @@ impl Hash for Probe<'_> {
 
 impl PartialEq for StoredKey {
     fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash && short_bytes::equal(self.text.as_bytes(), other.text.as_bytes())
+        self.probe().equivalent(other)
     }
 }
 

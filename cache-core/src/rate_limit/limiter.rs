@@ -203,9 +203,15 @@ impl RateLimiter {
     /// The prefix followed by what `rest` writes.
     fn full(&self, rest: &impl Fn(&mut KeyBuf)) -> KeyBuf {
         let mut full = KeyBuf::new();
-        full.push_literal(&self.prefix);
-        rest(&mut full);
+        self.write_full(rest, &mut full);
         full
+    }
+
+    /// Writes the prefix and then what `rest` writes into `full`.
+    #[inline]
+    fn write_full(&self, rest: &impl Fn(&mut KeyBuf), full: &mut KeyBuf) {
+        full.push_literal(&self.prefix);
+        rest(full);
     }
 
     /// Decides one call for `key`: takes a unit of its budget if there is one.
@@ -376,8 +382,7 @@ impl RateLimiter {
         // Built where it is used: a `KeyBuf` moved right after its bytes were written stalls
         // on the copy.
         let mut full = KeyBuf::new();
-        full.push_literal(&self.prefix);
-        key(&mut full);
+        self.write_full(key, &mut full);
         let at_once =
             |backend: &DynBackend| backend.rate_limit_now(full.as_str(), &self.policy, cost);
         match &self.target {
