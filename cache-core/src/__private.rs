@@ -6,7 +6,8 @@ pub use crate::key::{KeyBuf, KeyPart};
 pub use crate::rate_limit::{
     Algorithm, FailureMode, RateLimitDecision, RateLimitPolicy, RateLimited, RateLimiter,
 };
-pub use crate::runtime::{Cacheable, Shape, Site, cached, invalidate, refresh};
+pub use crate::refresh_mode::refresh;
+pub use crate::runtime::{Cacheable, Shape, Site, SiteConfig, cached, invalidate};
 pub use std::clone::Clone;
 pub use std::marker::PhantomData;
 pub use std::option::Option::{self, None, Some};

@@ -50,6 +50,7 @@ pub mod key;
 pub mod layer;
 mod memory;
 pub mod rate_limit;
+mod refresh_mode;
 mod registry;
 mod runtime;
 mod settings;

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::codec::{Codec, Json};
+use crate::refresh_mode;
 use crate::registry::{DynBackend, with_resolved};
 use crate::singleflight::{Flights, Join, Outcome, Waited, wait};
 use crate::stats::{self, Counters};
@@ -19,11 +20,22 @@ use crate::{Error, ErrorKind, Result, settings};
 /// One cached function: its name, options and per-function state. Generated code keeps one in
 /// a `static` inside the function.
 pub struct Site {
-    name: &'static str,
-    backend: Option<&'static str>,
-    ttl: Option<Duration>,
-    timeout: Option<Duration>,
+    config: SiteConfig,
     state: OnceLock<SiteState>,
+}
+
+/// What a [`Site`] is told at compile time. A struct with named fields, so that generated
+/// code says which option each value is.
+#[derive(Debug, Clone, Copy)]
+pub struct SiteConfig {
+    /// `module::path::function`, as the function's stats are counted under.
+    pub name: &'static str,
+    /// The backend registered under this name, or the default.
+    pub backend: Option<&'static str>,
+    /// How long values live, or forever.
+    pub ttl: Option<Duration>,
+    /// How long the backend may take, or [`settings::default_timeout`].
+    pub timeout: Option<Duration>,
 }
 
 struct SiteState {
@@ -32,21 +44,11 @@ struct SiteState {
 }
 
 impl Site {
-    /// A site named `name` (`module::path::function`), using the backend registered as
-    /// `backend` (or the default), storing values for `ttl` (or forever), and waiting at most
-    /// `timeout` (or [`settings::default_timeout`]) for any backend call.
+    /// A site with these options.
     #[must_use]
-    pub const fn new(
-        name: &'static str,
-        backend: Option<&'static str>,
-        ttl: Option<Duration>,
-        timeout: Option<Duration>,
-    ) -> Self {
+    pub const fn new(config: SiteConfig) -> Self {
         Self {
-            name,
-            backend,
-            ttl,
-            timeout,
+            config,
             state: OnceLock::new(),
         }
     }
@@ -54,23 +56,23 @@ impl Site {
     /// The function's name, as its stats are counted under.
     #[must_use]
     pub fn name(&self) -> &'static str {
-        self.name
+        self.config.name
     }
 
     #[inline]
     fn state(&self) -> &SiteState {
         self.state.get_or_init(|| SiteState {
-            counters: stats::handle(self.name),
+            counters: stats::handle(self.config.name),
             flights: Flights::new(),
         })
     }
 
     fn backend(&self) -> DynBackend {
-        with_resolved(self.backend, Arc::clone)
+        with_resolved(self.config.backend, Arc::clone)
     }
 
     fn timeout(&self) -> Duration {
-        self.timeout.unwrap_or_else(settings::default_timeout)
+        self.config.timeout.unwrap_or_else(settings::default_timeout)
     }
 
     /// Runs one backend call under the site's timeout, timing and counting it; failures are
@@ -87,7 +89,7 @@ impl Site {
         // where the kernel's clock is virtualised. Real time even under a paused test clock.
         let started = quanta::Instant::now();
         // A second timer around a backend that bounds its own calls only costs time.
-        let outcome = if self.timeout.is_none() && backend.enforces_timeouts() {
+        let outcome = if self.config.timeout.is_none() && backend.enforces_timeouts() {
             call.await
         } else {
             match tokio::time::timeout(self.timeout(), call).await {
@@ -103,7 +105,7 @@ impl Site {
             Ok(value) => Some(value),
             Err(error) => {
                 counters.error();
-                tracing::warn!(function = self.name, op, key, %error, "cache backend failed; running uncached");
+                tracing::warn!(function = self.config.name, op, key, %error, "cache backend failed; running uncached");
                 None
             }
         }
@@ -168,6 +170,9 @@ where
     if !settings::is_enabled() {
         return body().await;
     }
+    if refresh_mode::take() {
+        return Box::pin(overwrite(site, key, shape, body)).await;
+    }
     if let Some(value) = local_hit::<S>(site, key) {
         site.state().counters.hit();
         return (shape.load)(value);
@@ -181,7 +186,7 @@ where
 #[inline]
 fn local_hit<S: Cacheable>(site: &Site, key: &str) -> Option<S> {
     let mut hit = None;
-    with_resolved(site.backend, |backend| {
+    with_resolved(site.config.backend, |backend| {
         backend.visit_shared(key, &mut |shared| hit = shared.downcast_ref::<S>().cloned());
     });
     hit
@@ -280,7 +285,7 @@ async fn remote_get<S: Cacheable>(site: &Site, backend: &DynBackend, key: &str) 
             Ok(value) => Lookup::Hit(value),
             Err(error) => {
                 site.state().counters.error();
-                tracing::warn!(function = site.name, key, %error, "undecodable cache value; recomputing");
+                tracing::warn!(function = site.config.name, key, %error, "undecodable cache value; recomputing");
                 Lookup::Miss
             }
         },
@@ -292,7 +297,7 @@ async fn store<S: Cacheable>(site: &Site, backend: &DynBackend, key: &str, value
         Ok(encoded) => Bytes::from(encoded),
         Err(error) => {
             site.state().counters.error();
-            tracing::warn!(function = site.name, key, %error, "value could not be encoded; not cached");
+            tracing::warn!(function = site.config.name, key, %error, "value could not be encoded; not cached");
             return;
         }
     };
@@ -301,14 +306,14 @@ async fn store<S: Cacheable>(site: &Site, backend: &DynBackend, key: &str, value
         backend,
         "set",
         key,
-        backend.set_shared(key, shared, encoded, site.ttl),
+        backend.set_shared(key, shared, encoded, site.config.ttl),
     )
     .await;
 }
 
 /// Runs the body and overwrites the cached value with its result (if cacheable), whatever
-/// was cached before. Backs the generated `*_refresh` companion.
-pub async fn refresh<R, S, Store, Load, Body, Fut>(
+/// was cached before: [`cached`] in refresh mode.
+async fn overwrite<R, S, Store, Load, Body, Fut>(
     site: &'static Site,
     key: &str,
     shape: Shape<R, S, Store, Load>,
@@ -322,10 +327,7 @@ where
     Fut: Future<Output = R>,
 {
     let result = body().await;
-    if let Some(value) = settings::is_enabled()
-        .then(|| (shape.store)(&result))
-        .flatten()
-    {
+    if let Some(value) = (shape.store)(&result) {
         store(site, &site.backend(), key, &value).await;
     }
     result
