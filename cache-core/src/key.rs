@@ -76,7 +76,7 @@ impl KeyBuf {
             let start = usize::from(*len);
             let end = start + text.len();
             if end <= INLINE {
-                crate::short_bytes::copy(&mut bytes[start..end], text.as_bytes());
+                crate::util::short_bytes::copy(&mut bytes[start..end], text.as_bytes());
                 // `end <= INLINE < 256`, so the cast is lossless.
                 *len = end as u8;
                 return;

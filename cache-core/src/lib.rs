@@ -44,35 +44,37 @@
 mod backend;
 pub mod codec;
 mod error;
-#[cfg(feature = "http")]
-pub mod http;
 pub mod key;
 pub mod layer;
 mod memory;
 pub mod rate_limit;
-mod refresh_mode;
-mod registry;
 mod runtime;
-mod settings;
-mod short_bytes;
-mod singleflight;
-pub mod stats;
 mod typed;
+mod util;
 
 #[doc(hidden)]
 pub mod __private;
+#[doc(hidden)]
+pub use backend::capabilities::capability_names;
 
 pub use async_trait::async_trait;
-pub use backend::{CacheBackend, KeyTtl, SharedValue, check_ttl};
+pub use backend::{
+    CacheBackend, KeyTtl, LocalEntry, LocalValues, RateLimitStore, SharedValue, check_ttl,
+};
 pub use bytes::Bytes;
 pub use error::{Error, ErrorKind, Result};
 pub use key::{KeyBuf, KeyPart};
 pub use memory::{MemoryBackend, MemoryBackendBuilder};
+#[cfg(feature = "http")]
+pub use rate_limit::http;
 pub use rate_limit::{RateLimitDecision, RateLimitPolicy, RateLimited, RateLimiter};
-pub use registry::{
+pub use runtime::registry::{
     DynBackend, backend, register_backend, set_global_backend, with_backend, with_named_backend,
 };
-pub use settings::{DISABLE_ENV, default_timeout, is_enabled, set_default_timeout, set_enabled};
+pub use runtime::settings::{
+    DISABLE_ENV, default_timeout, is_enabled, set_default_timeout, set_enabled,
+};
+pub use runtime::stats;
 pub use typed::CacheBackendExt;
 
 #[cfg(feature = "macros")]

@@ -55,7 +55,7 @@ pub trait CacheBackendExt: CacheBackend {
         let Some(bytes) = self.get(key).await? else {
             return Ok(None);
         };
-        Ok(decode_or_warn(codec, key, &bytes))
+        Ok(decode_or_warn(codec, None, key, &bytes))
     }
 
     /// Like [`set_value`](Self::set_value) with another codec.
@@ -73,16 +73,19 @@ pub trait CacheBackendExt: CacheBackend {
 
 impl<B: CacheBackend + ?Sized> CacheBackendExt for B {}
 
-/// Decodes `bytes`, turning a failure into `None` and a warning that names the key.
+/// Decodes `bytes`, turning a failure into `None` and one warning that names the key (and
+/// the cached function reading it, if one is). Every decode of a cached value goes through it.
 pub(crate) fn decode_or_warn<C: Codec, T: DeserializeOwned>(
     codec: &C,
+    function: Option<&str>,
     key: &str,
     bytes: &[u8],
 ) -> Option<T> {
     match codec.decode(bytes) {
         Ok(value) => Some(value),
         Err(error) => {
-            tracing::warn!(key, %error, len = bytes.len(), "undecodable cache value treated as a miss");
+            let function = function.unwrap_or_default();
+            tracing::warn!(function, key, %error, len = bytes.len(), "undecodable cache value treated as a miss");
             None
         }
     }

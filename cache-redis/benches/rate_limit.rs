@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
-use cache_core::CacheBackend;
+use cache_core::RateLimitStore;
 use cache_core::rate_limit::RateLimitPolicy;
 use cache_redis::redis::{self, Script, aio::ConnectionManager};
 use cache_redis::{RedisBackend, RedisConfig};

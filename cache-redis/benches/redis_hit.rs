@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use cache_core::__private::{KeyBuf, Shape, Site, cached};
+use cache_core::__private::{KeyBuf, Shape, Site, SiteConfig, cached};
 use cache_redis::redis::{self, AsyncCommands};
 use cache_redis::{RedisBackend, RedisConfig};
 use cached::{AsyncRedisCache, ConcurrentCachedAsync};
@@ -49,12 +49,12 @@ static LOADS: AtomicU64 = AtomicU64::new(0);
 const HOT: u64 = 7;
 const TASKS: u64 = 64;
 
-static SITE: Site = Site::new(
-    "bench::redis_hit::get_user",
-    None,
-    Some(Duration::from_secs(300)),
-    None,
-);
+static SITE: Site = Site::new(SiteConfig {
+    name: "bench::redis_hit::get_user",
+    backend: None,
+    ttl: Some(Duration::from_secs(300)),
+    timeout: None,
+});
 
 /// What `#[cached(key = "user:<id>", ttl = 300)]` expands to.
 async fn ours_get_user(id: u64) -> User {

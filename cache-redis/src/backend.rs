@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use bytes::Bytes;
 use cache_core::key::glob_escape;
-use cache_core::{CacheBackend, Error, ErrorKind, KeyTtl, Result, check_ttl};
+use cache_core::{CacheBackend, Error, ErrorKind, KeyTtl, RateLimitStore, Result, check_ttl};
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Cmd, FromRedisValue, Pipeline, Script, ToRedisArgs, Value};
 
@@ -621,12 +621,6 @@ fn key_ttl(pttl: i64) -> KeyTtl {
 
 #[async_trait]
 impl CacheBackend for RedisBackend {
-    /// Every call is bounded by the response and connect timeouts (and the retry policy's
-    /// bounded backoff), so the macro runtime arms no second timer.
-    fn enforces_timeouts(&self) -> bool {
-        true
-    }
-
     async fn get(&self, key: &str) -> Result<Option<Bytes>> {
         let mut cmd = redis::cmd("GET");
         cmd.arg(self.key_arg(key));
@@ -774,16 +768,9 @@ impl CacheBackend for RedisBackend {
         Ok(())
     }
 
-    /// One Lua script on the server's clock, by SHA; bounded by the operation timeout and
-    /// never retried, since a retry could charge the call twice
-    /// ([`rate_limit_at_server_time`](RedisBackend::rate_limit_at_server_time)).
-    async fn rate_limit(
-        &self,
-        key: &str,
-        policy: &cache_core::rate_limit::RateLimitPolicy,
-        cost: u32,
-    ) -> Result<cache_core::rate_limit::RateLimitDecision> {
-        crate::rate_limit::rate_limit(self, key, policy, cost).await
+    /// Lua scripts on the server's clock (see the `RateLimitStore` impl).
+    fn rate_limits(&self) -> Option<&dyn RateLimitStore> {
+        Some(self)
     }
 }
 

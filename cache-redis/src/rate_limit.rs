@@ -1,4 +1,4 @@
-//! Rate limiting on Redis: [`CacheBackend::rate_limit`](cache_core::CacheBackend::rate_limit)
+//! Rate limiting on Redis: [`RateLimitStore::rate_limit`](cache_core::RateLimitStore::rate_limit)
 //! as one Lua script per decision.
 //!
 //! - **One key, one round trip.** `KEYS[1]` is the backend's prefix plus the limiter key, so a
@@ -25,8 +25,9 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use async_trait::async_trait;
 use cache_core::rate_limit::{Algorithm, RateLimitDecision, RateLimitPolicy};
-use cache_core::{Error, ErrorKind, Result};
+use cache_core::{Error, ErrorKind, RateLimitStore, Result};
 use redis::{Script, ToRedisArgs};
 
 use crate::backend::RedisBackend;
@@ -34,7 +35,7 @@ use crate::scripts;
 
 impl RedisBackend {
     /// One rate-limit decision for `key` (prefixed like every other key), as
-    /// [`CacheBackend::rate_limit`](cache_core::CacheBackend::rate_limit), together with the
+    /// [`RateLimitStore::rate_limit`](cache_core::RateLimitStore::rate_limit), together with the
     /// server time it was made at.
     ///
     /// The time is what the script read from `TIME`, in whole microseconds: use it to turn
@@ -110,18 +111,21 @@ impl RedisBackend {
     }
 }
 
-/// The body of [`CacheBackend::rate_limit`](cache_core::CacheBackend::rate_limit) for
-/// [`RedisBackend`].
-pub(crate) async fn rate_limit(
-    backend: &RedisBackend,
-    key: &str,
-    policy: &RateLimitPolicy,
-    cost: u32,
-) -> Result<RateLimitDecision> {
-    backend
-        .rate_limit_at_server_time(key, policy, cost)
-        .await
-        .map(|(decision, _)| decision)
+/// One Lua script on the server's clock, by SHA; bounded by the operation timeout and never
+/// retried, since a retry could charge the call twice
+/// ([`rate_limit_at_server_time`](RedisBackend::rate_limit_at_server_time)).
+#[async_trait]
+impl RateLimitStore for RedisBackend {
+    async fn rate_limit(
+        &self,
+        key: &str,
+        policy: &RateLimitPolicy,
+        cost: u32,
+    ) -> Result<RateLimitDecision> {
+        self.rate_limit_at_server_time(key, policy, cost)
+            .await
+            .map(|(decision, _)| decision)
+    }
 }
 
 /// The `ARGV` of a rate-limit script: the three numbers of

@@ -18,7 +18,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cache_core::{Bytes, CacheBackend, ErrorKind, KeyBuf, KeyTtl};
+use cache_core::layer::Prefix;
+use cache_core::rate_limit::RateLimitPolicy;
+use cache_core::{Bytes, CacheBackend, ErrorKind, KeyBuf, KeyTtl, capability_names};
 
 /// The TTL used by expiry checks: long enough that a loaded machine does not expire a key
 /// between two adjacent commands, short enough for a real-clock run.
@@ -366,6 +368,55 @@ pub async fn clear_and_ping(backend: impl CacheBackend) {
     );
 }
 
+/// Wrapping a backend (`Arc<B>`, `Box<dyn CacheBackend>`, `Prefix<B>`) keeps every
+/// capability it has, and each works through the wrapper.
+pub async fn wrappers_keep_capabilities(backend: impl CacheBackend) {
+    let inner: Arc<dyn CacheBackend> = Arc::new(backend);
+    let expected = capability_names(&*inner);
+    let boxed: Box<dyn CacheBackend> = Box::new(Arc::clone(&inner));
+    let wrappers: [(&str, Box<dyn CacheBackend>); 3] = [
+        ("Arc<B>", Box::new(Arc::clone(&inner))),
+        ("Box<dyn CacheBackend>", Box::new(boxed)),
+        (
+            "Prefix<B>",
+            Box::new(Prefix::new("wrapped:", Arc::clone(&inner))),
+        ),
+    ];
+    for (name, wrapper) in &wrappers {
+        assert_eq!(
+            capability_names(&**wrapper),
+            expected,
+            "{name} must keep the capabilities of what it wraps"
+        );
+        let key = format!("capability:{}", name.len());
+        if let Some(local) = wrapper.local() {
+            local
+                .store(&key, Arc::new(7_u32), bytes("7"), None)
+                .expect("store");
+            let mut seen = None;
+            local.visit(&key, &mut |entry| {
+                seen = entry.value.and_then(|v| v.downcast_ref::<u32>()).copied();
+            });
+            assert_eq!(seen, Some(7), "{name}: a stored value is seen decoded");
+            assert_eq!(
+                wrapper.get(&key).await.expect("get").as_deref(),
+                Some(&b"7"[..]),
+                "{name}: and as bytes"
+            );
+        }
+        if let Some(limits) = wrapper.rate_limits() {
+            let policy = RateLimitPolicy::fixed_window(1, Duration::from_secs(60));
+            let key = format!("{key}:limit");
+            let first = limits.rate_limit(&key, &policy, 1).await.expect("decide");
+            let second = limits.rate_limit(&key, &policy, 1).await.expect("decide");
+            assert!(
+                first.allowed && !second.allowed,
+                "{name}: one budget per key"
+            );
+        }
+    }
+}
+
 /// Generates one `#[tokio::test]` per conformance check for a backend.
 ///
 /// `$time` is `paused` (tokio's paused clock; for in-process backends) or `real` (a server with
@@ -384,7 +435,7 @@ macro_rules! conformance_tests {
             get_set_roundtrip, ttl_expiry, ttl_none_and_zero, set_if_absent_semantics,
             set_if_absent_race, delete_and_exists, expire_semantics, increment_semantics,
             increment_concurrent, batch_operations, delete_pattern_escaped, delete_pattern_many,
-            clear_and_ping);
+            clear_and_ping, wrappers_keep_capabilities);
     };
     (@tests $attr:meta, $make:expr, $($check:ident),*) => {$(
         #[$attr]

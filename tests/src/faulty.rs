@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use cache_core::rate_limit::{RateLimitDecision, RateLimitPolicy};
 use cache_core::{
-    Bytes, CacheBackend, Error, ErrorKind, KeyTtl, MemoryBackend, Result, async_trait,
+    Bytes, CacheBackend, Error, ErrorKind, KeyTtl, MemoryBackend, RateLimitStore, Result,
+    async_trait,
 };
 
 /// Which operations misbehave.
@@ -28,6 +29,9 @@ pub enum Fault {
 }
 
 /// A [`MemoryBackend`] whose [`Affected`] operations [`Fault`]; the others work normally.
+///
+/// It has no in-process values (a remote store's shape: every read goes through `get`), and
+/// rate-limits through the memory backend's limiter behind the same gate.
 pub struct Faulty {
     inner: MemoryBackend,
     affected: Affected,
@@ -111,6 +115,13 @@ impl CacheBackend for Faulty {
         self.gate(Affected::All).await?;
         self.inner.ping().await
     }
+    fn rate_limits(&self) -> Option<&dyn RateLimitStore> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl RateLimitStore for Faulty {
     async fn rate_limit(
         &self,
         key: &str,
@@ -118,6 +129,6 @@ impl CacheBackend for Faulty {
         cost: u32,
     ) -> Result<RateLimitDecision> {
         self.gate(Affected::RateLimit).await?;
-        self.inner.rate_limit(key, policy, cost).await
+        RateLimitStore::rate_limit(&self.inner, key, policy, cost).await
     }
 }

@@ -7,3 +7,12 @@ mod prefixed {
         cache_core::layer::Prefix::new("app:", cache_core::MemoryBackend::new())
     });
 }
+
+/// What `wrappers_keep_capabilities` checks is kept: every capability there is.
+#[test]
+fn the_memory_backend_offers_every_capability() {
+    assert_eq!(
+        cache_core::capability_names(&cache_core::MemoryBackend::new()),
+        ["local", "rate_limits"]
+    );
+}

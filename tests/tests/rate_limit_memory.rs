@@ -10,7 +10,8 @@ use cache_core::rate_limit::{
     Algorithm, FailureMode, RateLimitDecision, RateLimitPolicy, RateLimiter,
 };
 use cache_core::{
-    Bytes, CacheBackend, ErrorKind, KeyTtl, MemoryBackend, Result, async_trait, with_backend,
+    Bytes, CacheBackend, ErrorKind, KeyTtl, MemoryBackend, RateLimitStore, Result, async_trait,
+    with_backend,
 };
 use cache_tests::faulty::{Affected, Fault, Faulty};
 use tokio::time::{Instant, advance};
@@ -388,7 +389,7 @@ async fn a_slow_backend_times_out_into_the_failure_mode() {
     );
 }
 
-/// A backend that does not implement rate limiting keeps the trait's default.
+/// A backend that does not offer rate limiting keeps the trait's default (`None`).
 struct NoRateLimit(MemoryBackend);
 
 #[async_trait]
@@ -432,14 +433,7 @@ impl CacheBackend for NoRateLimit {
 async fn a_backend_without_rate_limiting_is_unsupported() {
     let backend = NoRateLimit(MemoryBackend::new());
     let policy = RateLimitPolicy::gcra(1, MINUTE);
-    assert_eq!(
-        backend
-            .rate_limit("k", &policy, 1)
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::Unsupported
-    );
+    assert!(backend.rate_limits().is_none());
     let closed = RateLimiter::new(policy)
         .backend(backend)
         .failure_mode(FailureMode::Closed);
@@ -453,14 +447,20 @@ async fn a_backend_without_rate_limiting_is_unsupported() {
 async fn a_check_polled_after_it_completed_takes_no_second_decision() {
     let policy = RateLimitPolicy::gcra(5, MINUTE);
     let in_process = RateLimiter::new(policy).backend(MemoryBackend::new());
-    // Answers through the awaited `rate_limit`, not `rate_limit_now`.
+    // Answers through the awaited `rate_limit`, not `try_rate_limit`.
     let awaited = RateLimiter::new(policy).backend(Faulty::new(Affected::Get, Fault::Down));
     for limiter in [in_process, awaited] {
         let mut check = std::pin::pin!(limiter.check("k"));
         let first = std::future::poll_fn(|cx| check.as_mut().poll(cx)).await;
         assert_eq!(first.unwrap().remaining, 4);
-        let again = std::future::poll_fn(|cx| check.as_mut().poll(cx)).await;
-        assert_eq!(again.unwrap_err().kind(), ErrorKind::InvalidInput);
+        // A completed `async fn` refuses to run again (it panics): no second decision.
+        let waker = std::task::Waker::noop();
+        let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = check
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(waker));
+        }));
+        assert!(again.is_err());
         assert_eq!(limiter.check_n("k", 0).await.unwrap().remaining, 4);
     }
 }

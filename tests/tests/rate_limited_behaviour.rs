@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use cache_core::rate_limit::{RateLimitDecision, RateLimitPolicy};
 use cache_core::{
-    Bytes, CacheBackend, DynBackend, Error, ErrorKind, KeyTtl, MemoryBackend, RateLimited, Result,
+    Bytes, CacheBackend, DynBackend, KeyTtl, MemoryBackend, RateLimitStore, RateLimited, Result,
     async_trait, rate_limited, with_backend,
 };
+use cache_tests::faulty::Faulty;
 use common::rate_limited_suite::{self as suite, ApiError};
 
 fn memory() -> DynBackend {
@@ -46,53 +47,6 @@ async fn composes_with_cached() {
 
 // ------------------------------------------------------------------ failure modes
 
-/// A backend whose every operation fails with a connection error.
-struct Down;
-
-fn down<T>() -> Result<T> {
-    Err(Error::new(ErrorKind::Connection, "connection refused"))
-}
-
-#[async_trait]
-impl CacheBackend for Down {
-    async fn get(&self, _: &str) -> Result<Option<Bytes>> {
-        down()
-    }
-    async fn set(&self, _: &str, _: Bytes, _: Option<Duration>) -> Result<()> {
-        down()
-    }
-    async fn set_if_absent(&self, _: &str, _: Bytes, _: Option<Duration>) -> Result<bool> {
-        down()
-    }
-    async fn delete(&self, _: &str) -> Result<bool> {
-        down()
-    }
-    async fn exists(&self, _: &str) -> Result<bool> {
-        down()
-    }
-    async fn ttl(&self, _: &str) -> Result<KeyTtl> {
-        down()
-    }
-    async fn expire(&self, _: &str, _: Duration) -> Result<bool> {
-        down()
-    }
-    async fn increment(&self, _: &str, _: i64) -> Result<i64> {
-        down()
-    }
-    async fn delete_pattern(&self, _: &str) -> Result<u64> {
-        down()
-    }
-    async fn clear(&self) -> Result<()> {
-        down()
-    }
-    async fn ping(&self) -> Result<()> {
-        down()
-    }
-    async fn rate_limit(&self, _: &str, _: &RateLimitPolicy, _: u32) -> Result<RateLimitDecision> {
-        down()
-    }
-}
-
 #[rate_limited(key = "open:<id>", limit = 1, window = "1h")]
 async fn fails_open(id: u64) -> std::result::Result<u64, ApiError> {
     Ok(id)
@@ -110,7 +64,7 @@ async fn fails_closed_waiting(id: u64) -> std::result::Result<u64, ApiError> {
 
 #[tokio::test]
 async fn backend_down_fails_open_by_default() {
-    with_backend(Down, async {
+    with_backend(Faulty::down(), async {
         for _ in 0..5 {
             assert_eq!(fails_open(1).await, Ok(1), "every call runs");
         }
@@ -120,7 +74,7 @@ async fn backend_down_fails_open_by_default() {
 
 #[tokio::test]
 async fn backend_down_fails_closed_when_asked() {
-    with_backend(Down, async {
+    with_backend(Faulty::down(), async {
         let denied = fails_closed(1).await.unwrap_err();
         let limited = denied.limited();
         assert_eq!(limited.decision().remaining, 0);
@@ -180,6 +134,13 @@ impl CacheBackend for Recording {
     async fn ping(&self) -> Result<()> {
         self.inner.ping().await
     }
+    fn rate_limits(&self) -> Option<&dyn RateLimitStore> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl RateLimitStore for Recording {
     async fn rate_limit(
         &self,
         key: &str,

@@ -12,7 +12,6 @@ use cache_tests::redis_harness::{shared_cluster, shared_server, unique_prefix};
 macro_rules! redis_conformance {
     ($make:expr; $($check:ident),* $(,)?) => {
         #[allow(dead_code)]
-        #[allow(dead_code)]
         const CHECKS: &[&str] = &[$(stringify!($check)),*];
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -35,7 +34,7 @@ mod standalone {
         get_set_roundtrip, ttl_expiry, ttl_none_and_zero, set_if_absent_semantics,
         set_if_absent_race, delete_and_exists, expire_semantics, increment_semantics,
         increment_concurrent, batch_operations, delete_pattern_escaped, delete_pattern_many,
-        clear_and_ping);
+        clear_and_ping, wrappers_keep_capabilities);
 
     /// Every `pub async fn` check of the suite is in the list above.
     #[test]
@@ -67,5 +66,5 @@ mod cluster {
         get_set_roundtrip, ttl_expiry, ttl_none_and_zero, set_if_absent_semantics,
         set_if_absent_race, delete_and_exists, expire_semantics, increment_semantics,
         increment_concurrent, batch_operations, delete_pattern_escaped, delete_pattern_many,
-        clear_and_ping);
+        clear_and_ping, wrappers_keep_capabilities);
 }

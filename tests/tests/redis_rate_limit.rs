@@ -16,7 +16,7 @@ use cache_core::rate_limit::{
     Algorithm, FailureMode, RateLimitDecision, RateLimitPolicy, RateLimiter, fixed_window, gcra,
     sliding_log,
 };
-use cache_core::{Bytes, CacheBackend, ErrorKind};
+use cache_core::{Bytes, CacheBackend, ErrorKind, RateLimitStore};
 use cache_redis::{RedisBackend, RedisConfig};
 use cache_tests::redis_harness::{shared_cluster, shared_server, unique_prefix};
 use common::rate_limited_suite as suite;

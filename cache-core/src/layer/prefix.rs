@@ -5,14 +5,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use crate::backend::SharedValue;
 use crate::key::glob_escape;
 use crate::rate_limit::{RateLimitDecision, RateLimitPolicy};
-use crate::{CacheBackend, KeyTtl, Result};
+use crate::{
+    CacheBackend, KeyBuf, KeyTtl, LocalEntry, LocalValues, RateLimitStore, Result, SharedValue,
+};
 
 /// Puts `prefix` in front of every key, so several apps or tenants share one store without
 /// seeing each other's keys. [`clear`](CacheBackend::clear) removes only the prefixed keys and
-/// [`delete_pattern`](CacheBackend::delete_pattern) matches only within them.
+/// [`delete_pattern`](CacheBackend::delete_pattern) matches only within them. Every capability
+/// of the wrapped backend is kept, on prefixed keys too.
 ///
 /// ```
 /// use cache_core::{layer::Prefix, Bytes, CacheBackend, MemoryBackend};
@@ -60,58 +62,63 @@ impl<B> Prefix<B> {
         self.inner
     }
 
-    fn key(&self, key: &str) -> String {
-        let mut full = String::with_capacity(self.prefix.len() + key.len());
-        full.push_str(&self.prefix);
-        full.push_str(key);
+    /// The stored key: inline for short keys, so a hit through the prefix allocates nothing.
+    #[inline]
+    fn key(&self, key: &str) -> KeyBuf {
+        let mut full = KeyBuf::new();
+        full.push_literal(&self.prefix);
+        full.push_literal(key);
         full
+    }
+
+    /// The stored forms of `keys`.
+    fn keys(&self, keys: &[&str]) -> Vec<KeyBuf> {
+        keys.iter().map(|key| self.key(key)).collect()
     }
 }
 
 #[async_trait]
 impl<B: CacheBackend> CacheBackend for Prefix<B> {
     async fn get(&self, key: &str) -> Result<Option<Bytes>> {
-        self.inner.get(&self.key(key)).await
+        self.inner.get(self.key(key).as_str()).await
     }
     async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<()> {
-        self.inner.set(&self.key(key), value, ttl).await
+        self.inner.set(self.key(key).as_str(), value, ttl).await
     }
     async fn set_if_absent(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<bool> {
-        self.inner.set_if_absent(&self.key(key), value, ttl).await
+        self.inner
+            .set_if_absent(self.key(key).as_str(), value, ttl)
+            .await
     }
     async fn delete(&self, key: &str) -> Result<bool> {
-        self.inner.delete(&self.key(key)).await
+        self.inner.delete(self.key(key).as_str()).await
     }
     async fn delete_many(&self, keys: &[&str]) -> Result<u64> {
-        let full: Vec<String> = keys.iter().map(|key| self.key(key)).collect();
-        let refs: Vec<&str> = full.iter().map(String::as_str).collect();
-        self.inner.delete_many(&refs).await
+        let full = self.keys(keys);
+        self.inner.delete_many(&as_strs(&full)).await
     }
     async fn exists(&self, key: &str) -> Result<bool> {
-        self.inner.exists(&self.key(key)).await
+        self.inner.exists(self.key(key).as_str()).await
     }
     async fn ttl(&self, key: &str) -> Result<KeyTtl> {
-        self.inner.ttl(&self.key(key)).await
+        self.inner.ttl(self.key(key).as_str()).await
     }
     async fn expire(&self, key: &str, ttl: Duration) -> Result<bool> {
-        self.inner.expire(&self.key(key), ttl).await
+        self.inner.expire(self.key(key).as_str(), ttl).await
     }
     async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
-        self.inner.increment(&self.key(key), delta).await
+        self.inner.increment(self.key(key).as_str(), delta).await
     }
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
-        let full: Vec<String> = keys.iter().map(|key| self.key(key)).collect();
-        let refs: Vec<&str> = full.iter().map(String::as_str).collect();
-        self.inner.get_many(&refs).await
+        let full = self.keys(keys);
+        self.inner.get_many(&as_strs(&full)).await
     }
     async fn set_many(&self, entries: &[(&str, Bytes)], ttl: Option<Duration>) -> Result<()> {
-        let full: Vec<(String, Bytes)> = entries
-            .iter()
-            .map(|(key, value)| (self.key(key), value.clone()))
-            .collect();
+        let full: Vec<KeyBuf> = entries.iter().map(|(key, _)| self.key(key)).collect();
         let refs: Vec<(&str, Bytes)> = full
             .iter()
-            .map(|(key, value)| (key.as_str(), value.clone()))
+            .zip(entries)
+            .map(|(key, (_, value))| (key.as_str(), value.clone()))
             .collect();
         self.inner.set_many(&refs, ttl).await
     }
@@ -125,40 +132,77 @@ impl<B: CacheBackend> CacheBackend for Prefix<B> {
     async fn ping(&self) -> Result<()> {
         self.inner.ping().await
     }
-    fn enforces_timeouts(&self) -> bool {
-        self.inner.enforces_timeouts()
+    // Each capability the inner backend has, on prefixed keys.
+    fn local(&self) -> Option<&dyn LocalValues> {
+        self.inner.local().map(|_| self as &dyn LocalValues)
     }
-    fn get_shared(&self, key: &str) -> Option<SharedValue> {
-        self.inner.get_shared(&self.key(key))
+    fn rate_limits(&self) -> Option<&dyn RateLimitStore> {
+        self.inner
+            .rate_limits()
+            .map(|_| self as &dyn RateLimitStore)
     }
-    fn visit_shared(&self, key: &str, visit: &mut dyn FnMut(&(dyn std::any::Any + Send + Sync))) {
-        self.inner.visit_shared(&self.key(key), visit);
+}
+
+/// Reached only through [`CacheBackend::local`], which offers it only when the inner backend
+/// has the capability.
+impl<B: CacheBackend> LocalValues for Prefix<B> {
+    #[inline]
+    fn visit(&self, key: &str, visit: &mut dyn FnMut(LocalEntry<'_>)) {
+        if let Some(local) = self.inner.local() {
+            local.visit(self.key(key).as_str(), visit);
+        }
     }
-    async fn set_shared(
+    fn store(
         &self,
         key: &str,
         value: SharedValue,
         encoded: Bytes,
         ttl: Option<Duration>,
     ) -> Result<()> {
-        self.inner
-            .set_shared(&self.key(key), value, encoded, ttl)
-            .await
+        match self.inner.local() {
+            Some(local) => local.store(self.key(key).as_str(), value, encoded, ttl),
+            None => Err(unsupported("in-process values")),
+        }
     }
+}
+
+/// Reached only through [`CacheBackend::rate_limits`], as above.
+#[async_trait]
+impl<B: CacheBackend> RateLimitStore for Prefix<B> {
     async fn rate_limit(
         &self,
         key: &str,
         policy: &RateLimitPolicy,
         cost: u32,
     ) -> Result<RateLimitDecision> {
-        self.inner.rate_limit(&self.key(key), policy, cost).await
+        match self.inner.rate_limits() {
+            Some(limits) => {
+                limits
+                    .rate_limit(self.key(key).as_str(), policy, cost)
+                    .await
+            }
+            None => Err(unsupported("rate limiting")),
+        }
     }
-    fn rate_limit_now(
+    fn try_rate_limit(
         &self,
         key: &str,
         policy: &RateLimitPolicy,
         cost: u32,
-    ) -> std::task::Poll<Result<RateLimitDecision>> {
-        self.inner.rate_limit_now(&self.key(key), policy, cost)
+    ) -> Option<Result<RateLimitDecision>> {
+        self.inner
+            .rate_limits()?
+            .try_rate_limit(self.key(key).as_str(), policy, cost)
     }
+}
+
+fn as_strs(keys: &[KeyBuf]) -> Vec<&str> {
+    keys.iter().map(KeyBuf::as_str).collect()
+}
+
+fn unsupported(capability: &str) -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::Unsupported,
+        format!("the backend inside this prefix has no {capability}"),
+    )
 }

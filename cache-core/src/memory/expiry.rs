@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Mutex;
 
-use super::clock::Instant;
+use crate::util::clock::Instant;
 
 use super::store::Store;
 

@@ -2,7 +2,6 @@
 
 mod builder;
 mod cell_key;
-mod clock;
 mod expiry;
 mod rate_limit;
 mod store;
@@ -15,10 +14,13 @@ use bytes::Bytes;
 
 pub use builder::MemoryBackendBuilder;
 
-use crate::backend::{SharedValue, check_ttl};
+use crate::backend::check_ttl;
 use crate::key::glob_match;
-use crate::{CacheBackend, Error, ErrorKind, KeyTtl, RateLimitDecision, RateLimitPolicy, Result};
-use clock::Instant;
+use crate::util::clock::Instant;
+use crate::{
+    CacheBackend, Error, ErrorKind, KeyTtl, LocalEntry, LocalValues, RateLimitDecision,
+    RateLimitPolicy, RateLimitStore, Result, SharedValue,
+};
 use expiry::ExpiryQueue;
 use rate_limit::Limiters;
 use store::{Store, StoredKey};
@@ -82,9 +84,11 @@ impl quick_cache::Weighter<StoredKey, Entry> for EntryWeighter {
 ///   under the key's shard lock.
 /// - **Typed fast path.** Values stored by the macro runtime keep their decoded form beside
 ///   their JSON bytes, so an in-process hit is a clone of an `Arc`, never a decode.
-/// - **Rate limiting.** [`rate_limit`](CacheBackend::rate_limit) keeps each key's limiter
+/// - **Capabilities.** [`local`](CacheBackend::local) (decoded values, the macros' hit path)
+///   and [`rate_limits`](CacheBackend::rate_limits).
+/// - **Rate limiting.** [`rate_limit`](RateLimitStore::rate_limit) keeps each key's limiter
 ///   state apart from cached values, updated in place under a shard lock, and answers at once
-///   through [`rate_limit_now`](CacheBackend::rate_limit_now). Limiter state lasts until the
+///   through [`try_rate_limit`](RateLimitStore::try_rate_limit). Limiter state lasts until the
 ///   limiter is full again; [`exists`](CacheBackend::exists), [`ttl`](CacheBackend::ttl),
 ///   the deletes, [`clear`](CacheBackend::clear), [`len`](Self::len) and
 ///   [`purge_expired`](Self::purge_expired) see it, as they would a Redis key; `get` and the
@@ -386,29 +390,24 @@ impl CacheBackend for MemoryBackend {
         Ok(())
     }
 
-    /// Nothing here waits: every operation finishes without I/O.
-    fn enforces_timeouts(&self) -> bool {
-        true
+    fn local(&self) -> Option<&dyn LocalValues> {
+        Some(self)
     }
 
-    fn store_id(&self) -> usize {
-        Arc::as_ptr(&self.inner).cast::<()>() as usize
+    fn rate_limits(&self) -> Option<&dyn RateLimitStore> {
+        Some(self)
     }
+}
 
-    fn get_shared(&self, key: &str) -> Option<SharedValue> {
-        self.live(key, |entry| entry.shared.clone()).flatten()
-    }
-
+impl LocalValues for MemoryBackend {
     #[inline]
-    fn visit_shared(&self, key: &str, visit: &mut dyn FnMut(&(dyn std::any::Any + Send + Sync))) {
+    fn visit(&self, key: &str, visit: &mut dyn FnMut(LocalEntry<'_>)) {
         self.live(key, |entry| {
-            if let Some(shared) = &entry.shared {
-                visit(&**shared);
-            }
+            visit(LocalEntry::new(entry.shared.as_deref(), &entry.bytes));
         });
     }
 
-    async fn set_shared(
+    fn store(
         &self,
         key: &str,
         value: SharedValue,
@@ -419,7 +418,10 @@ impl CacheBackend for MemoryBackend {
         self.insert(key, Entry::new(encoded, Some(value), ttl));
         Ok(())
     }
+}
 
+#[async_trait]
+impl RateLimitStore for MemoryBackend {
     async fn rate_limit(
         &self,
         key: &str,
@@ -429,13 +431,14 @@ impl CacheBackend for MemoryBackend {
         self.decide(key, policy, cost)
     }
 
-    fn rate_limit_now(
+    #[inline]
+    fn try_rate_limit(
         &self,
         key: &str,
         policy: &RateLimitPolicy,
         cost: u32,
-    ) -> std::task::Poll<Result<RateLimitDecision>> {
-        std::task::Poll::Ready(self.decide(key, policy, cost))
+    ) -> Option<Result<RateLimitDecision>> {
+        Some(self.decide(key, policy, cost))
     }
 }
 

@@ -1,4 +1,4 @@
-//! [`CacheBackend::rate_limit`](crate::CacheBackend::rate_limit) for [`MemoryBackend`]: the
+//! [`RateLimitStore::rate_limit`](crate::RateLimitStore::rate_limit) for [`MemoryBackend`]: the
 //! pure algorithms of [`crate::rate_limit`], run on per-key state updated in place.
 //!
 //! Limiter state lives beside the cached values, in its own sharded table: a decision is one
@@ -18,13 +18,14 @@ use std::time::Duration;
 use hashbrown::HashTable;
 
 use super::cell_key::CellKey;
-use super::clock;
 use crate::key::glob_match;
 use crate::rate_limit::fixed_window::{self, FixedWindow, WindowState};
 use crate::rate_limit::gcra::{self, Gcra};
 use crate::rate_limit::sliding_log::{self, SlidingLog};
 use crate::rate_limit::{Algorithm, Outcome, RateLimitDecision, RateLimitPolicy};
-use crate::{Error, ErrorKind, Result, short_bytes};
+use crate::util::clock;
+use crate::util::short_bytes;
+use crate::{Error, ErrorKind, Result};
 
 /// Shards of the limiter table; a power of two.
 const SHARDS: usize = 64;

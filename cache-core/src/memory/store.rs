@@ -13,7 +13,7 @@ use quick_cache::Equivalent;
 use quick_cache::unsync::{Cache, DefaultLifecycle};
 
 use super::{Entry, EntryWeighter};
-use crate::short_bytes;
+use crate::util::short_bytes;
 
 /// A stored key and its hash.
 pub(super) struct StoredKey {

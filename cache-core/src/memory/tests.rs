@@ -99,11 +99,9 @@ async fn shared_values_are_returned_without_decoding() {
     let cache = MemoryBackend::new();
     let value: SharedValue = Arc::new(vec![1_u32, 2, 3]);
     cache
-        .set_shared("s", value, Bytes::from_static(b"[1,2,3]"), None)
-        .await
-        .expect("set_shared");
-    let shared = cache.get_shared("s").expect("shared value");
-    assert_eq!(shared.downcast_ref::<Vec<u32>>(), Some(&vec![1, 2, 3]));
+        .store("s", value, Bytes::from_static(b"[1,2,3]"), None)
+        .expect("store");
+    assert_eq!(shared::<Vec<u32>>(&cache, "s"), Some(vec![1, 2, 3]));
     assert_eq!(
         cache.get("s").await.expect("get").as_deref(),
         Some(&b"[1,2,3]"[..])
@@ -113,7 +111,19 @@ async fn shared_values_are_returned_without_decoding() {
         .set("s", Bytes::from_static(b"[4]"), None)
         .await
         .expect("set");
-    assert!(cache.get_shared("s").is_none());
+    assert_eq!(shared::<Vec<u32>>(&cache, "s"), None);
+}
+
+/// The decoded value under `key`, as the macro runtime's hit path reads it.
+fn shared<T: Clone + 'static>(cache: &MemoryBackend, key: &str) -> Option<T> {
+    let mut found = None;
+    cache.visit(key, &mut |entry| {
+        found = entry
+            .value
+            .and_then(|value| value.downcast_ref::<T>())
+            .cloned();
+    });
+    found
 }
 
 #[tokio::test]
@@ -129,12 +139,11 @@ async fn clones_share_one_store() {
 
 // ------------------------------------------------------------------ rate-limit state
 
-/// The decision of an in-process backend, which is always ready.
-fn ready(decision: std::task::Poll<Result<RateLimitDecision>>) -> RateLimitDecision {
-    match decision {
-        std::task::Poll::Ready(decision) => decision.expect("a decision"),
-        std::task::Poll::Pending => unreachable!("the memory backend decides in process"),
-    }
+/// The decision of an in-process backend, which always decides at once.
+fn ready(decision: Option<Result<RateLimitDecision>>) -> RateLimitDecision {
+    decision
+        .expect("the memory backend decides in process")
+        .expect("a decision")
 }
 
 fn per_minute(limit: u32) -> RateLimitPolicy {
@@ -147,7 +156,7 @@ async fn rate_limit_keys_are_bounded_dropping_the_nearest_to_expiry() {
     let cache = MemoryBackend::builder().max_rate_limit_keys(64).build();
     let policy = per_minute(10);
     for i in 0..1_000 {
-        let decision = cache.rate_limit_now(&format!("k{i}"), &policy, 1);
+        let decision = cache.try_rate_limit(&format!("k{i}"), &policy, 1);
         assert!(ready(decision).allowed);
     }
     assert!(
@@ -156,7 +165,7 @@ async fn rate_limit_keys_are_bounded_dropping_the_nearest_to_expiry() {
         cache.len()
     );
     // The newest limiter was kept: its budget is still partly taken.
-    let last = ready(cache.rate_limit_now("k999", &policy, 0));
+    let last = ready(cache.try_rate_limit("k999", &policy, 0));
     assert_eq!(last.remaining, 9);
 }
 

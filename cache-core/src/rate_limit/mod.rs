@@ -1,7 +1,7 @@
 //! Rate limiting: exact, atomic per key, and shared by every process using the same backend.
 //!
 //! - [`RateLimitPolicy`]: `limit` per `window`, decided by an [`Algorithm`] (GCRA by default).
-//! - [`CacheBackend::rate_limit`](crate::CacheBackend::rate_limit): one atomic decision on a
+//! - [`RateLimitStore::rate_limit`](crate::RateLimitStore::rate_limit): one atomic decision on a
 //!   backend. Redis runs it as a Lua script on the server's clock; the [`MemoryBackend`]
 //!   runs the same pure algorithm ([`gcra`], [`fixed_window`], [`sliding_log`]) on tokio's
 //!   clock. Given the same arrival times, both decide alike.
@@ -47,8 +47,11 @@
 //! [`MemoryBackend`]: crate::MemoryBackend
 
 mod decision;
+pub(crate) mod expansion;
 pub mod fixed_window;
 pub mod gcra;
+#[cfg(feature = "http")]
+pub mod http;
 mod limiter;
 mod policy;
 pub mod sliding_log;

@@ -126,12 +126,12 @@ fn site(cached: &Cached, names: &Names) -> TokenStream {
     let timeout = option(cached.timeout.clone());
     let site = &names.site;
     quote! {
-        static #site: #krate::__private::Site = #krate::__private::Site::new(
-            ::core::concat!(::core::module_path!(), "::", #name),
-            #backend,
-            #ttl,
-            #timeout,
-        );
+        static #site: #krate::__private::Site = #krate::__private::Site::new(#krate::__private::SiteConfig {
+            name: ::core::concat!(::core::module_path!(), "::", #name),
+            backend: #backend,
+            ttl: #ttl,
+            timeout: #timeout,
+        });
     }
 }
 
@@ -273,7 +273,8 @@ fn companions(cached: &Cached, names: &Names) -> TokenStream {
     let unless = unless(cached, names);
     let shape = shape(cached, names);
     let run = run_body(cached, names, &func.block);
-    let call = call_runtime(cached, names, "refresh", &shape, &run);
+    let call = call_runtime(cached, names, "cached", &shape, &run);
+    let call = quote!(#krate::__private::refresh(async move { #call }).await);
 
     quote! {
         #[doc = #cache_key_doc]

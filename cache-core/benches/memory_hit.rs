@@ -4,7 +4,7 @@
 //! (`ours / moka`), never by absolute time: the machine is shared.
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-bench cargo bench -p examples --bench memory_hit -- \
+//! CARGO_TARGET_DIR=/work/target-bench cargo bench -p cache-core --bench memory_hit -- \
 //!     --warm-up-time 1 --measurement-time 3
 //! ```
 //!
@@ -12,9 +12,9 @@
 //!   - `ours_runtime_arc`: what a `#[cached]` function returning `Arc<User>` runs on a hit
 //!     (key build + `__private::cached`).
 //!   - `ours_runtime_owned`: the same, caching `User` itself (a deep clone per hit).
-//!   - `ours_get_shared_dyn`: `backend(None).get_shared(key)` + downcast + clone, through the
+//!   - `ours_local_visit_dyn`: `backend(None).local().visit(key)` + downcast + clone, through the
 //!     registry's `Arc<dyn CacheBackend>` (store cost without the runtime).
-//!   - `ours_get_shared_concrete`: the same on the concrete `MemoryBackend` (no dyn call).
+//!   - `ours_local_visit_concrete`: the same on the concrete `MemoryBackend` (no dyn call).
 //!   - `ours_key_build`: building the key alone.
 //!   - `clock_tokio_instant_now`: one `tokio::time::Instant::now()` (the TTL check's clock).
 //!   - `moka_get`: `moka::future::Cache<u64, Arc<User>>::get`.
@@ -30,7 +30,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cache_core::__private::{KeyBuf, Shape, Site, cached};
+use cache_core::__private::{KeyBuf, Shape, Site, SiteConfig, cached};
 use cache_core::{CacheBackend, MemoryBackend};
 use common::{Batch, Unit, User, load_user, paired, runtime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -44,19 +44,19 @@ const TASKS: u64 = 64;
 /// Hits per task per criterion iteration in the concurrent variants.
 const PER_TASK: u64 = 2_000;
 
-static SITE_ARC: Site = Site::new(
-    "bench::memory_hit::get_user",
-    None,
-    Some(Duration::from_secs(300)),
-    None,
-);
+static SITE_ARC: Site = Site::new(SiteConfig {
+    name: "bench::memory_hit::get_user",
+    backend: None,
+    ttl: Some(Duration::from_secs(300)),
+    timeout: None,
+});
 
-static SITE_OWNED: Site = Site::new(
-    "bench::memory_hit::get_user_owned",
-    None,
-    Some(Duration::from_secs(300)),
-    None,
-);
+static SITE_OWNED: Site = Site::new(SiteConfig {
+    name: "bench::memory_hit::get_user_owned",
+    backend: None,
+    ttl: Some(Duration::from_secs(300)),
+    timeout: None,
+});
 
 fn user_key(id: u64) -> KeyBuf {
     let mut key = KeyBuf::new();
@@ -97,12 +97,16 @@ async fn get_user_owned(id: u64) -> User {
     .await
 }
 
-/// The store alone: `get_shared` + downcast + clone, as `runtime::local_hit` does.
+/// The store alone: `local().visit` + downcast + clone, as `runtime::cached::local_hit` does.
 fn shared_hit<B: CacheBackend + ?Sized>(backend: &B, key: &str) -> Option<Arc<User>> {
-    backend
-        .get_shared(key)?
-        .downcast_ref::<Arc<User>>()
-        .cloned()
+    let mut hit = None;
+    backend.local()?.visit(key, &mut |entry| {
+        hit = entry
+            .value
+            .and_then(|value| value.downcast_ref::<Arc<User>>())
+            .cloned();
+    });
+    hit
 }
 
 fn hits_and_misses(name: &str) -> (u64, u64) {
@@ -193,10 +197,10 @@ fn single(c: &mut Criterion, fx: &Fixture) {
     group.bench_function("ours_runtime_owned", |b| {
         b.to_async(&fx.rt).iter(|| get_user_owned(black_box(HOT)));
     });
-    group.bench_function("ours_get_shared_dyn", |b| {
+    group.bench_function("ours_local_visit_dyn", |b| {
         b.iter(|| shared_hit(&*dyn_backend, black_box(hot_key.as_str())));
     });
-    group.bench_function("ours_get_shared_concrete", |b| {
+    group.bench_function("ours_local_visit_concrete", |b| {
         b.iter(|| shared_hit(&fx.memory, black_box(hot_key.as_str())));
     });
     group.bench_function("ours_key_build", |b| {
@@ -246,11 +250,11 @@ fn single(c: &mut Criterion, fx: &Fixture) {
                 batch(rt, || get_user_owned(black_box(HOT))),
             ),
             (
-                "ours_get_shared_dyn",
+                "ours_local_visit_dyn",
                 sync_batch(|| shared_hit(&**dyn_backend, black_box(hot_key.as_str()))),
             ),
             (
-                "ours_get_shared_concrete",
+                "ours_local_visit_concrete",
                 sync_batch(|| shared_hit(memory, black_box(hot_key.as_str()))),
             ),
             ("ours_key_build", sync_batch(|| user_key(black_box(HOT)))),

@@ -61,7 +61,7 @@ impl Striped {
 
 /// The live counters of one name. Obtained with [`handle`]; read with [`snapshot`].
 #[derive(Default)]
-pub struct Counters {
+pub(crate) struct Counters {
     hits: Striped,
     misses: Striped,
     errors: Striped,
@@ -72,22 +72,22 @@ pub struct Counters {
 impl Counters {
     /// Counts a hit.
     #[inline]
-    pub fn hit(&self) {
+    pub(crate) fn hit(&self) {
         self.hits.add(1);
     }
 
     /// Counts a miss (the function body ran).
-    pub fn miss(&self) {
+    pub(crate) fn miss(&self) {
         self.misses.add(1);
     }
 
     /// Counts a failed backend call or an undecodable value.
-    pub fn error(&self) {
+    pub(crate) fn error(&self) {
         self.errors.add(1);
     }
 
     /// Records how long one backend call took.
-    pub fn backend_call(&self, elapsed: Duration) {
+    pub(crate) fn backend_call(&self, elapsed: Duration) {
         self.backend_calls.add(1);
         self.backend_nanos
             .add(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX));
@@ -150,7 +150,7 @@ static REGISTRY: LazyLock<Mutex<HashMap<&'static str, &'static Counters>>> =
     LazyLock::new(Mutex::default);
 
 /// The counters for `name`, created on first use and kept for the life of the process.
-pub fn handle(name: &'static str) -> &'static Counters {
+pub(crate) fn handle(name: &'static str) -> &'static Counters {
     let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
     registry
         .entry(name)

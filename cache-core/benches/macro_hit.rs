@@ -3,7 +3,7 @@
 //! `Arc<User>` for one hot key, in one criterion group. Compare by ratio, not absolute time.
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-bench cargo bench -p examples --bench macro_hit -- \
+//! CARGO_TARGET_DIR=/work/target-bench cargo bench -p cache-core --bench macro_hit -- \
 //!     --warm-up-time 1 --measurement-time 3
 //! ```
 //!
@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use cache_core::__private::{KeyBuf, Shape, Site, cached};
+use cache_core::__private::{KeyBuf, Shape, Site, SiteConfig, cached};
 use cache_core::MemoryBackend;
 use common::{Batch, Unit, User, load_user, paired, runtime};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -35,12 +35,12 @@ const KEYS: u64 = 1024;
 /// The key every variant hits while measured.
 const HOT: u64 = 7;
 
-static SITE: Site = Site::new(
-    "bench::macro_hit::direct_get_user",
-    None,
-    Some(Duration::from_secs(300)),
-    None,
-);
+static SITE: Site = Site::new(SiteConfig {
+    name: "bench::macro_hit::direct_get_user",
+    backend: None,
+    ttl: Some(Duration::from_secs(300)),
+    timeout: None,
+});
 
 /// The stats name the macro gives `ours_get_user` (`module::path::fn_name`).
 const OURS_NAME: &str = "macro_hit::ours_get_user";

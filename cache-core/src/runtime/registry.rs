@@ -1,6 +1,7 @@
 //! Which backend a cached function uses: the process-wide default, named backends, and
 //! task-scoped overrides for tests.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
@@ -61,7 +62,7 @@ thread_local! {
 /// set_global_backend(MemoryBackend::builder().max_entries(50_000).build());
 /// ```
 pub fn set_global_backend(backend: impl CacheBackend) {
-    let backend: DynBackend = Arc::new(backend);
+    let backend = shared(backend);
     GLOBAL.rcu(|current| Backends {
         default: backend.clone(),
         named: current.named.clone(),
@@ -80,7 +81,7 @@ pub fn set_global_backend(backend: impl CacheBackend) {
 /// register_backend("sessions", MemoryBackend::builder().max_entries(1_000).build());
 /// ```
 pub fn register_backend(name: &str, backend: impl CacheBackend) {
-    let backend: DynBackend = Arc::new(backend);
+    let backend = shared(backend);
     GLOBAL.rcu(|current| {
         let mut named = current.named.clone();
         named.insert(name.to_owned(), backend.clone());
@@ -185,7 +186,7 @@ fn unreachable_resolution() -> ! {
 /// ```
 pub async fn with_backend<F: Future>(backend: impl CacheBackend, future: F) -> F::Output {
     let mut scope = current_scope();
-    scope.default = Some(Arc::new(backend));
+    scope.default = Some(shared(backend));
     scope.named.clear();
     SCOPE.scope(scope, future).await
 }
@@ -198,8 +199,17 @@ pub async fn with_named_backend<F: Future>(
     future: F,
 ) -> F::Output {
     let mut scope = current_scope();
-    scope.named.insert(name.to_owned(), Arc::new(backend));
+    scope.named.insert(name.to_owned(), shared(backend));
     SCOPE.scope(scope, future).await
+}
+
+/// `backend` as the registry holds it. A [`DynBackend`] is kept as it is rather than wrapped
+/// again, so that scopes given clones of one `Arc` share one store (and its flights).
+fn shared(backend: impl CacheBackend) -> DynBackend {
+    match (&backend as &dyn Any).downcast_ref::<DynBackend>() {
+        Some(already) => Arc::clone(already),
+        None => Arc::new(backend),
+    }
 }
 
 fn current_scope() -> Scope {

@@ -2,14 +2,14 @@
 //! 10,000 keys: ns per check.
 //!
 //! ```text
-//! cargo bench -p examples --bench rate_limit_memory -- \
+//! cargo bench -p cache-core --bench rate_limit_memory -- \
 //!     --warm-up-time 1 --measurement-time 3
 //! ```
 //!
 //! Same GCRA policy on both sides (100 per second per key, burst 100), keys visited round
 //! robin, so each sees the same mix of admitted and denied calls.
 //!
-//! - `ours_backend_rate_limit`: `MemoryBackend::rate_limit_now` with a pre-built key string
+//! - `ours_backend_rate_limit`: `MemoryBackend::try_rate_limit` with a pre-built key string
 //!   (the store and the algorithm alone), for each algorithm.
 //! - `ours_rate_limiter_check`: `RateLimiter::check(&u64)` on an explicit `MemoryBackend`: key
 //!   building, the `dyn` backend and the timeout included, what application code calls.
@@ -27,7 +27,7 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use cache_core::rate_limit::{RateLimitPolicy, RateLimiter};
-use cache_core::{CacheBackend, MemoryBackend};
+use cache_core::{MemoryBackend, RateLimitStore};
 use common::{Batch, Unit, paired};
 use criterion::{Criterion, criterion_group, criterion_main};
 use governor::Quota;
@@ -76,11 +76,8 @@ impl Ours {
     fn run(&self, start: u64, n: u64) {
         for i in start..start + n {
             let key = &self.keys[(i % KEYS) as usize];
-            let decision = self.backend.rate_limit_now(key, &self.policy, 1);
-            let std::task::Poll::Ready(decision) = decision else {
-                unreachable!("the memory backend decides in process");
-            };
-            black_box(decision.expect("a decision"));
+            let decision = self.backend.try_rate_limit(key, &self.policy, 1);
+            black_box(decision.expect("decided in process").expect("a decision"));
         }
     }
 }

@@ -1,0 +1,183 @@
+//! The cached call: an in-process hit, else the miss path with one body run per key.
+//!
+//! What one call costs the backend:
+//!
+//! - **In-process hit** (memory backend): one read under a shard's read lock, no allocation,
+//!   no decode, no timer.
+//! - **Remote hit** (Redis): one `GET`.
+//! - **Miss**: one `GET` and one `SET` on a remote backend (the leader looks again only when a
+//!   flight of its shard ended since its lookup); in process, a second look by the leader.
+//! - **Backend failing**: concurrent callers of a key still share one body run, whose result
+//!   is not written back. Sequential calls each run the body while the backend keeps failing.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use super::backend_call::{Lookup, lookup, store, within};
+use super::refresh_mode;
+use super::registry::{DynBackend, with_resolved};
+use super::settings;
+use super::shape::{CacheShape, Cacheable};
+use super::single_flight::{Join, Outcome, Waited, wait};
+use super::site::Site;
+use crate::Result;
+
+/// The whole cached call: hit → value; miss → one body run per key, stored and shared.
+pub async fn cached<R, Sh, Body, Fut>(site: &'static Site, key: &str, shape: Sh, body: Body) -> R
+where
+    Sh: CacheShape<R>,
+    Body: FnOnce() -> Fut,
+    Fut: Future<Output = R>,
+{
+    if !settings::is_enabled() {
+        return body().await;
+    }
+    if refresh_mode::take() {
+        return Box::pin(overwrite(site, key, shape, body)).await;
+    }
+    if let Some(value) = local_hit::<Sh::Value>(site, key) {
+        site.counters().hit();
+        return shape.load(value);
+    }
+    // Boxed: the miss path's state (flights, backend calls, timeouts) would otherwise make
+    // every caller's future several hundred bytes larger, hits included.
+    Box::pin(miss(site, key, shape, body)).await
+}
+
+/// The in-process fast path: no allocation, no decode, no reference count on the registry.
+#[inline]
+fn local_hit<S: Cacheable>(site: &Site, key: &str) -> Option<S> {
+    let mut hit = None;
+    with_resolved(site.backend_name(), |backend| {
+        if let Some(local) = backend.local() {
+            local.visit(key, &mut |entry| {
+                hit = entry
+                    .value
+                    .and_then(|value| value.downcast_ref::<S>())
+                    .cloned();
+            });
+        }
+    });
+    hit
+}
+
+/// Flights are per store as well as per key: tasks in different `with_backend` scopes each
+/// fill their own store, and tasks whose scopes share a store share its flights. A store is
+/// its in-process values where it keeps them (the same behind every `Arc` or wrapper that
+/// forwards them), else the registry's entry. Either outlives every flight on it (each
+/// leader holds the backend), so the address cannot be reused while a flight is open.
+fn store_id(backend: &DynBackend) -> usize {
+    match backend.local() {
+        Some(local) => std::ptr::from_ref(local).cast::<()>() as usize,
+        None => Arc::as_ptr(backend).cast::<()>() as usize,
+    }
+}
+
+async fn miss<R, Sh, Body, Fut>(site: &'static Site, key: &str, shape: Sh, body: Body) -> R
+where
+    Sh: CacheShape<R>,
+    Body: FnOnce() -> Fut,
+    Fut: Future<Output = R>,
+{
+    let state = site.state();
+    let counters = state.counters;
+    let backend = site.backend();
+    let in_process = backend.local().is_some();
+    loop {
+        let seen = state.flights.generation(key);
+        // In process, the hit path has just looked; the leader looks again below.
+        let first = if in_process {
+            Lookup::Miss
+        } else {
+            lookup::<Sh::Value>(site, &backend, key).await
+        };
+        let failed = match first {
+            Lookup::Hit(value) => {
+                counters.hit();
+                return shape.load(value);
+            }
+            Lookup::Miss => false,
+            Lookup::Failed => true,
+        };
+        match state
+            .flights
+            .join::<Sh::Value>(store_id(&backend), key, seen)
+        {
+            Join::Leader(leader) => {
+                // A flight that ended since our lookup has stored its value (leaders store
+                // before they leave): look again, so a key is computed once even when our
+                // lookup raced that store. In process a look costs nothing; remotely only
+                // when a flight of this shard did end.
+                let look_again = in_process || (leader.raced() && !failed);
+                if look_again
+                    && let Lookup::Hit(value) = lookup::<Sh::Value>(site, &backend, key).await
+                {
+                    counters.hit();
+                    leader.publish(Outcome::Value(value.clone()));
+                    return shape.load(value);
+                }
+                counters.miss();
+                let result = leader.run(body()).await;
+                let outcome = match shape.store(&result) {
+                    Some(value) => {
+                        // A backend that just failed is not asked to store: that would cost
+                        // the caller a second timeout.
+                        if !failed {
+                            store(site, &backend, key, &value).await;
+                        }
+                        Outcome::Value(value)
+                    }
+                    None => Outcome::Uncacheable,
+                };
+                leader.publish(outcome);
+                return result;
+            }
+            Join::Follower(follower) => match wait(follower).await {
+                Waited::Value(value) => {
+                    counters.hit();
+                    return shape.load(value);
+                }
+                Waited::RunYourself => {
+                    counters.miss();
+                    return body().await;
+                }
+                Waited::Abandoned => {}
+            },
+            Join::Alone => {
+                counters.miss();
+                let result = body().await;
+                if let (Some(value), false) = (shape.store(&result), failed) {
+                    store(site, &backend, key, &value).await;
+                }
+                return result;
+            }
+        }
+    }
+}
+
+/// Runs the body and overwrites the cached value with its result (if cacheable), whatever
+/// was cached before: [`cached`] in refresh mode.
+async fn overwrite<R, Sh, Body, Fut>(site: &'static Site, key: &str, shape: Sh, body: Body) -> R
+where
+    Sh: CacheShape<R>,
+    Body: FnOnce() -> Fut,
+    Fut: Future<Output = R>,
+{
+    let result = body().await;
+    if let Some(value) = shape.store(&result) {
+        store(site, &site.backend(), key, &value).await;
+    }
+    result
+}
+
+/// Removes the cached value under `key`. Backs the generated `*_invalidate` companion; returns
+/// whether there was one.
+pub async fn invalidate(site: &'static Site, key: &str) -> Result<bool> {
+    let backend = site.backend();
+    within(
+        site.timeout(),
+        || format!("invalidate of `{key}`"),
+        backend.delete(key),
+    )
+    .await
+}

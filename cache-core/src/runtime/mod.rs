@@ -1,0 +1,24 @@
+//! The runtime that `#[cached]` expansions call, one file per concern:
+//!
+//! - [`cached`]: the cached call itself: the in-process hit, then the miss path.
+//! - [`site`]: one cached function's options and state ([`Site`](site::Site)).
+//! - [`backend_call`]: a backend call under the function's timeout, failing open; the one
+//!   lookup (decode and warn) and the one store.
+//! - [`single_flight`]: one body run per key for concurrent callers.
+//! - [`refresh_mode`]: how `<fn>_refresh` asks its function to overwrite.
+//! - [`registry`]: which backend serves a function (global, named, task-scoped).
+//! - [`settings`]: the process-wide switches (on/off, default timeout).
+//! - [`stats`]: per-function counters.
+//!
+//! Generated code reaches these through [`crate::__private`] only; none of it is public API.
+
+pub(crate) mod backend_call;
+pub(crate) mod cached;
+pub(crate) mod checks;
+pub(crate) mod refresh_mode;
+pub(crate) mod registry;
+pub(crate) mod settings;
+pub(crate) mod shape;
+pub(crate) mod single_flight;
+pub(crate) mod site;
+pub mod stats;
