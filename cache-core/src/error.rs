@@ -24,6 +24,9 @@ pub enum ErrorKind {
     InvalidInput,
     /// The backend does not implement this operation.
     Unsupported,
+    /// The key holds a value of another kind than the operation works on (Redis `WRONGTYPE`:
+    /// a list where a string was expected). Says nothing about the backend's health.
+    WrongType,
 }
 
 impl ErrorKind {
@@ -39,6 +42,7 @@ impl ErrorKind {
             Self::Config => "invalid configuration",
             Self::InvalidInput => "invalid input",
             Self::Unsupported => "unsupported operation",
+            Self::WrongType => "wrong type of value under the key",
         }
     }
 }

@@ -74,7 +74,7 @@ pub use runtime::registry::{
 pub use runtime::settings::{
     DISABLE_ENV, default_timeout, is_enabled, set_default_timeout, set_enabled,
 };
-pub use runtime::stats;
+pub use runtime::{health, stats};
 pub use typed::CacheBackendExt;
 
 #[cfg(feature = "macros")]

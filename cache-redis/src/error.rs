@@ -25,6 +25,7 @@ pub(crate) fn from_redis(error: RedisError, op: &str) -> Error {
                 | ServerErrorKind::BusyLoading
                 | ServerErrorKind::TryAgain,
             ) => ErrorKind::Connection,
+            _ if error.code() == Some("WRONGTYPE") => ErrorKind::WrongType,
             _ if is_not_an_integer(&error) => ErrorKind::NotAnInteger,
             _ => ErrorKind::Backend,
         }

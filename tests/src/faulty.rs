@@ -1,5 +1,6 @@
 //! A backend that fails on purpose, for fail-open and fail-closed tests.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use cache_core::rate_limit::{RateLimitDecision, RateLimitPolicy};
@@ -36,6 +37,8 @@ pub struct Faulty {
     inner: MemoryBackend,
     affected: Affected,
     fault: Fault,
+    /// Set by [`set_healthy`](Self::set_healthy): the fault is gone until cleared again.
+    healthy: AtomicBool,
 }
 
 impl Faulty {
@@ -52,11 +55,19 @@ impl Faulty {
             inner: MemoryBackend::new(),
             affected,
             fault,
+            healthy: AtomicBool::new(false),
         }
     }
 
+    /// Ends the fault (`true`: every operation works) or brings it back (`false`).
+    pub fn set_healthy(&self, healthy: bool) {
+        self.healthy.store(healthy, Ordering::SeqCst);
+    }
+
     async fn gate(&self, op: Affected) -> Result<()> {
-        if self.affected != Affected::All && self.affected != op {
+        if self.healthy.load(Ordering::SeqCst)
+            || (self.affected != Affected::All && self.affected != op)
+        {
             return Ok(());
         }
         match self.fault {

@@ -519,7 +519,7 @@ async fn foreign_state_is_a_backend_error() {
     let other = RateLimitPolicy::new(Algorithm::SlidingLog, 1, MINUTE);
     assert_eq!(
         memory.rate_limit("k", &other, 1).await.unwrap_err().kind(),
-        ErrorKind::Backend
+        ErrorKind::WrongType
     );
     // And the stored value is untouched.
     assert_eq!(

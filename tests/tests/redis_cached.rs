@@ -29,6 +29,7 @@ suite_on_redis!(
     ttl_expiry,
     cancelled_leader,
     corrupt_bytes_are_recomputed,
+    panicking_body_releases_waiters,
 );
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -570,6 +570,6 @@ async fn errors_and_stored_state() {
         .rate_limit("text", &RateLimitPolicy::sliding_log(3, HOUR), 1)
         .await
         .unwrap_err();
-    assert_eq!(wrong_type.kind(), ErrorKind::Backend, "{wrong_type}");
+    assert_eq!(wrong_type.kind(), ErrorKind::WrongType, "{wrong_type}");
     backend.clear().await.unwrap();
 }

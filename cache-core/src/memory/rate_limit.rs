@@ -115,7 +115,7 @@ fn created<S>(outcome: Outcome<S>, wrap: impl FnOnce(S) -> State) -> (RateLimitD
 
 fn wrong_state(key: &str, stored: Algorithm, wanted: Algorithm) -> Error {
     Error::new(
-        ErrorKind::Backend,
+        ErrorKind::WrongType,
         format!("key `{key}` holds {stored} rate-limit state, not {wanted}"),
     )
 }

@@ -392,8 +392,8 @@ impl RateLimiter {
                 .try_rate_limit(full.as_str(), &self.policy, cost)
         };
         match &self.target {
-            Target::Default => with_resolved(None, at_once),
-            Target::Named(name) => with_resolved(Some(name), at_once),
+            Target::Default => with_resolved(None, |served| at_once(&served.backend)),
+            Target::Named(name) => with_resolved(Some(name), |served| at_once(&served.backend)),
             Target::Explicit(backend) => at_once(backend),
         }
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::registry::DynBackend;
+use super::registry::Entry;
 use super::shape::Cacheable;
 use super::site::Site;
 use crate::codec::{Codec, Json};
@@ -31,21 +31,53 @@ pub(crate) async fn within<T>(
     }
 }
 
+/// Why a remote call gave no answer.
+pub(crate) enum NoAnswer {
+    /// The breaker has the backend down: not even tried.
+    Skipped,
+    /// Tried, and it failed (counted, and logged unless it says something about the key).
+    Failed(Error),
+}
+
 impl Site {
-    /// Runs one remote backend call under the site's timeout, timing and counting it;
-    /// failures are logged and come back as `None` (the caller fails open).
+    /// Runs one remote backend call under the site's timeout, timing and counting it, and
+    /// feeding the backend's breaker. While the breaker has the backend down the call is not
+    /// made at all.
     pub(crate) async fn call<T>(
         &self,
+        served: &Entry,
         op: &'static str,
         key: &str,
         call: impl Future<Output = Result<T>>,
-    ) -> Option<T> {
+    ) -> Result<T, NoAnswer> {
+        if served.health.is_down() {
+            return Err(self.skipped(served));
+        }
         // The TSC, not `CLOCK_MONOTONIC`: two reads per backend call, at a third of the cost
         // where the kernel's clock is virtualised. Real time even under a paused test clock.
         let started = quanta::Instant::now();
         let outcome = within(self.timeout(), || format!("`{op}` of `{key}`"), call).await;
         self.counters().backend_call(started.elapsed());
-        outcome.map_err(|error| self.failed(op, key, &error)).ok()
+        match outcome {
+            Ok(value) => {
+                served.health.succeeded();
+                Ok(value)
+            }
+            Err(error) => {
+                served.health.failed(served, &error);
+                if error.kind() != ErrorKind::WrongType {
+                    self.failed(op, key, &error);
+                }
+                Err(NoAnswer::Failed(error))
+            }
+        }
+    }
+
+    #[cold]
+    fn skipped(&self, served: &Entry) -> NoAnswer {
+        self.counters().bypassed();
+        served.health.probe(served);
+        NoAnswer::Skipped
     }
 
     #[cold]
@@ -65,21 +97,25 @@ pub(crate) enum Lookup<S> {
 
 /// Looks `key` up once: in process where the backend keeps decoded values, else on the
 /// backend, decoding what it holds. Undecodable bytes are a miss (logged once, counted).
-pub(crate) async fn lookup<S: Cacheable>(
-    site: &Site,
-    backend: &DynBackend,
-    key: &str,
-) -> Lookup<S> {
+pub(crate) async fn lookup<S: Cacheable>(site: &Site, served: &Entry, key: &str) -> Lookup<S> {
+    let backend = &served.backend;
     let bytes = match backend.local() {
         Some(local) => match look_in_process(local, key) {
             InProcess::Value(value) => return Lookup::Hit(value),
             InProcess::Bytes(bytes) => bytes,
             InProcess::Missing => return Lookup::Miss,
         },
-        None => match site.call("get", key, backend.get(key)).await {
-            None => return Lookup::Failed,
-            Some(None) => return Lookup::Miss,
-            Some(Some(bytes)) => bytes,
+        None => match site.call(served, "get", key, backend.get(key)).await {
+            Ok(None) => return Lookup::Miss,
+            Ok(Some(bytes)) => bytes,
+            Err(NoAnswer::Failed(error)) if error.kind() == ErrorKind::WrongType => {
+                // Another kind of value under the key (a Redis list, say) is like bytes that
+                // do not decode: a miss, which the result then overwrites.
+                site.counters().error();
+                tracing::warn!(function = site.name(), key, %error, "the key holds another type of value; recomputing and overwriting it");
+                return Lookup::Miss;
+            }
+            Err(_) => return Lookup::Failed,
         },
     };
     match decode_or_warn(&Json, Some(site.name()), key, &bytes) {
@@ -111,7 +147,8 @@ fn look_in_process<S: Cacheable>(local: &dyn LocalValues, key: &str) -> InProces
 
 /// Stores `value` under `key` with the site's TTL: decoded beside its JSON in process, or as
 /// JSON on the backend. A failure is logged and counted; the caller has its value anyway.
-pub(crate) async fn store<S: Cacheable>(site: &Site, backend: &DynBackend, key: &str, value: &S) {
+pub(crate) async fn store<S: Cacheable>(site: &Site, served: &Entry, key: &str, value: &S) {
+    let backend = &served.backend;
     let encoded = match Json.encode(value) {
         Ok(encoded) => Bytes::from(encoded),
         Err(error) => {
@@ -128,7 +165,9 @@ pub(crate) async fn store<S: Cacheable>(site: &Site, backend: &DynBackend, key: 
             }
         }
         None => {
-            site.call("set", key, backend.set(key, encoded, site.ttl()))
+            // A failure is logged and counted by `call`; the caller has its value anyway.
+            let _stored = site
+                .call(served, "set", key, backend.set(key, encoded, site.ttl()))
                 .await;
         }
     }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::backend_call::{Lookup, lookup, store, within};
 use super::refresh_mode;
-use super::registry::{DynBackend, with_resolved};
+use super::registry::{Entry, with_resolved};
 use super::settings;
 use super::shape::{CacheShape, Cacheable};
 use super::single_flight::{Join, Outcome, Waited, wait};
@@ -48,8 +48,8 @@ where
 #[inline]
 fn local_hit<S: Cacheable>(site: &Site, key: &str) -> Option<S> {
     let mut hit = None;
-    with_resolved(site.backend_name(), |backend| {
-        if let Some(local) = backend.local() {
+    with_resolved(site.backend_name(), |served| {
+        if let Some(local) = served.backend.local() {
             local.visit(key, &mut |entry| {
                 hit = entry
                     .value
@@ -66,10 +66,10 @@ fn local_hit<S: Cacheable>(site: &Site, key: &str) -> Option<S> {
 /// its in-process values where it keeps them (the same behind every `Arc` or wrapper that
 /// forwards them), else the registry's entry. Either outlives every flight on it (each
 /// leader holds the backend), so the address cannot be reused while a flight is open.
-fn store_id(backend: &DynBackend) -> usize {
-    match backend.local() {
+fn store_id(served: &Entry) -> usize {
+    match served.backend.local() {
         Some(local) => std::ptr::from_ref(local).cast::<()>() as usize,
-        None => Arc::as_ptr(backend).cast::<()>() as usize,
+        None => Arc::as_ptr(&served.backend).cast::<()>() as usize,
     }
 }
 
@@ -81,15 +81,15 @@ where
 {
     let state = site.state();
     let counters = state.counters;
-    let backend = site.backend();
-    let in_process = backend.local().is_some();
+    let served = site.backend();
+    let in_process = served.backend.local().is_some();
     loop {
         let seen = state.flights.generation(key);
         // In process, the hit path has just looked; the leader looks again below.
         let first = if in_process {
             Lookup::Miss
         } else {
-            lookup::<Sh::Value>(site, &backend, key).await
+            lookup::<Sh::Value>(site, &served, key).await
         };
         let failed = match first {
             Lookup::Hit(value) => {
@@ -101,7 +101,7 @@ where
         };
         match state
             .flights
-            .join::<Sh::Value>(store_id(&backend), key, seen)
+            .join::<Sh::Value>(store_id(&served), key, seen)
         {
             Join::Leader(leader) => {
                 // A flight that ended since our lookup has stored its value (leaders store
@@ -110,7 +110,7 @@ where
                 // when a flight of this shard did end.
                 let look_again = in_process || (leader.raced() && !failed);
                 if look_again
-                    && let Lookup::Hit(value) = lookup::<Sh::Value>(site, &backend, key).await
+                    && let Lookup::Hit(value) = lookup::<Sh::Value>(site, &served, key).await
                 {
                     counters.hit();
                     leader.publish(Outcome::Value(value.clone()));
@@ -123,7 +123,7 @@ where
                         // A backend that just failed is not asked to store: that would cost
                         // the caller a second timeout.
                         if !failed {
-                            store(site, &backend, key, &value).await;
+                            store(site, &served, key, &value).await;
                         }
                         Outcome::Value(value)
                     }
@@ -147,7 +147,7 @@ where
                 counters.miss();
                 let result = body().await;
                 if let (Some(value), false) = (shape.store(&result), failed) {
-                    store(site, &backend, key, &value).await;
+                    store(site, &served, key, &value).await;
                 }
                 return result;
             }
@@ -173,11 +173,17 @@ where
 /// Removes the cached value under `key`. Backs the generated `*_invalidate` companion; returns
 /// whether there was one.
 pub async fn invalidate(site: &'static Site, key: &str) -> Result<bool> {
-    let backend = site.backend();
+    let served = site.backend();
+    if served.health.is_down() {
+        return Err(crate::Error::new(
+            crate::ErrorKind::Connection,
+            "the backend is marked down by its circuit breaker; nothing was invalidated",
+        ));
+    }
     within(
         site.timeout(),
         || format!("invalidate of `{key}`"),
-        backend.delete(key),
+        served.backend.delete(key),
     )
     .await
 }

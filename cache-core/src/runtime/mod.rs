@@ -5,6 +5,7 @@
 //! - [`backend_call`]: a backend call under the function's timeout, failing open; the one
 //!   lookup (decode and warn) and the one store.
 //! - [`single_flight`]: one body run per key for concurrent callers.
+//! - [`health`]: the circuit breaker that skips a backend while it keeps failing.
 //! - [`refresh_mode`]: how `<fn>_refresh` asks its function to overwrite.
 //! - [`registry`]: which backend serves a function (global, named, task-scoped).
 //! - [`settings`]: the process-wide switches (on/off, default timeout).
@@ -15,6 +16,7 @@
 pub(crate) mod backend_call;
 pub(crate) mod cached;
 pub(crate) mod checks;
+pub mod health;
 pub(crate) mod refresh_mode;
 pub(crate) mod registry;
 pub(crate) mod settings;

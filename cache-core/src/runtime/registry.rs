@@ -6,23 +6,33 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 
+use super::health::Health;
 use crate::{CacheBackend, MemoryBackend};
 
-/// A backend as the registry holds it.
+/// A shared backend, as [`backend`] returns it.
 pub type DynBackend = Arc<dyn CacheBackend>;
 
+/// A backend as the registry holds it: the backend and its breaker.
+pub(crate) struct Served {
+    pub(crate) backend: DynBackend,
+    pub(crate) health: Health,
+}
+
+/// A registry entry.
+pub(crate) type Entry = Arc<Served>;
+
 struct Backends {
-    default: DynBackend,
-    named: HashMap<String, DynBackend>,
+    default: Entry,
+    named: HashMap<String, Entry>,
 }
 
 static GLOBAL: LazyLock<ArcSwap<Backends>> = LazyLock::new(|| {
     ArcSwap::from_pointee(Backends {
-        default: Arc::new(MemoryBackend::new()),
+        default: entry(MemoryBackend::new()),
         named: HashMap::new(),
     })
 });
@@ -30,8 +40,8 @@ static GLOBAL: LazyLock<ArcSwap<Backends>> = LazyLock::new(|| {
 /// Overrides in force for the current task, innermost first in resolution.
 #[derive(Clone, Default)]
 struct Scope {
-    default: Option<DynBackend>,
-    named: HashMap<String, DynBackend>,
+    default: Option<Entry>,
+    named: HashMap<String, Entry>,
 }
 
 tokio::task_local! {
@@ -62,7 +72,7 @@ thread_local! {
 /// set_global_backend(MemoryBackend::builder().max_entries(50_000).build());
 /// ```
 pub fn set_global_backend(backend: impl CacheBackend) {
-    let backend = shared(backend);
+    let backend = entry(backend);
     GLOBAL.rcu(|current| Backends {
         default: backend.clone(),
         named: current.named.clone(),
@@ -81,7 +91,7 @@ pub fn set_global_backend(backend: impl CacheBackend) {
 /// register_backend("sessions", MemoryBackend::builder().max_entries(1_000).build());
 /// ```
 pub fn register_backend(name: &str, backend: impl CacheBackend) {
-    let backend = shared(backend);
+    let backend = entry(backend);
     GLOBAL.rcu(|current| {
         let mut named = current.named.clone();
         named.insert(name.to_owned(), backend.clone());
@@ -102,13 +112,13 @@ pub fn register_backend(name: &str, backend: impl CacheBackend) {
 /// ```
 #[must_use]
 pub fn backend(name: Option<&str>) -> DynBackend {
-    with_resolved(name, Arc::clone)
+    with_resolved(name, |entry| Arc::clone(&entry.backend))
 }
 
 /// Resolves the backend for `name` and hands it to `f`; the global path does not clone the
 /// `Arc`, so the macro's hit path pays no reference-count traffic for it.
 #[inline]
-pub(crate) fn with_resolved<R>(name: Option<&str>, f: impl FnOnce(&DynBackend) -> R) -> R {
+pub(crate) fn with_resolved<R>(name: Option<&str>, f: impl FnOnce(&Entry) -> R) -> R {
     if SCOPES_USED.load(Ordering::Relaxed) {
         let scoped = SCOPE.try_with(|scope| {
             name.and_then(|name| scope.named.get(name))
@@ -134,30 +144,53 @@ pub(crate) fn with_resolved<R>(name: Option<&str>, f: impl FnOnce(&DynBackend) -
 }
 
 #[inline]
-fn resolve<'a>(global: &'a Backends, name: Option<&str>) -> &'a DynBackend {
+fn resolve<'a>(global: &'a Backends, name: Option<&str>) -> &'a Entry {
     match name {
         None => &global.default,
         Some(name) => global.named.get(name).unwrap_or_else(|| {
-            warn_unknown_once(name);
+            unknown_name(name, global);
             &global.default
         }),
     }
 }
 
-/// Logs an unknown backend name the first time it is used, not on every call.
+/// Lookups of names that were never registered, by name. A misspelt `backend = "..."` is a
+/// bug that fails open, so it is made loud: logged at its first use (an error in debug builds,
+/// a warning otherwise) with the names that are registered, and counted on every use.
+static UNKNOWN: Mutex<Vec<(String, u64)>> = Mutex::new(Vec::new());
+
 #[cold]
-fn warn_unknown_once(name: &str) {
-    static WARNED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let mut warned = WARNED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !warned.iter().any(|known| known == name) {
-        warned.push(name.to_owned());
+fn unknown_name(name: &str, global: &Backends) {
+    let mut unknown = UNKNOWN.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, uses)) = unknown.iter_mut().find(|(known, _)| known == name) {
+        *uses += 1;
+        return;
+    }
+    unknown.push((name.to_owned(), 1));
+    let mut registered: Vec<&str> = global.named.keys().map(String::as_str).collect();
+    registered.sort_unstable();
+    let registered = registered.join(", ");
+    if cfg!(debug_assertions) {
+        tracing::error!(
+            backend = name,
+            registered,
+            "no backend registered under this name; using the default backend"
+        );
+    } else {
         tracing::warn!(
             backend = name,
-            "no backend registered under this name; using the default"
+            registered,
+            "no backend registered under this name; using the default backend"
         );
     }
+}
+
+/// The backend names looked up without being registered, with how often each was.
+pub(crate) fn unknown_names() -> Vec<(String, u64)> {
+    UNKNOWN
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
 }
 
 /// `f` is taken only inside the thread-local closure, which then returns its result.
@@ -186,7 +219,7 @@ fn unreachable_resolution() -> ! {
 /// ```
 pub async fn with_backend<F: Future>(backend: impl CacheBackend, future: F) -> F::Output {
     let mut scope = current_scope();
-    scope.default = Some(shared(backend));
+    scope.default = Some(entry(backend));
     scope.named.clear();
     SCOPE.scope(scope, future).await
 }
@@ -199,17 +232,22 @@ pub async fn with_named_backend<F: Future>(
     future: F,
 ) -> F::Output {
     let mut scope = current_scope();
-    scope.named.insert(name.to_owned(), shared(backend));
+    scope.named.insert(name.to_owned(), entry(backend));
     SCOPE.scope(scope, future).await
 }
 
-/// `backend` as the registry holds it. A [`DynBackend`] is kept as it is rather than wrapped
-/// again, so that scopes given clones of one `Arc` share one store (and its flights).
-fn shared(backend: impl CacheBackend) -> DynBackend {
-    match (&backend as &dyn Any).downcast_ref::<DynBackend>() {
+/// `backend` as the registry holds it, with a breaker of its own. A [`DynBackend`] is kept as
+/// it is rather than wrapped again, so that scopes given clones of one `Arc` share one store
+/// (and its flights).
+fn entry(backend: impl CacheBackend) -> Entry {
+    let backend: DynBackend = match (&backend as &dyn Any).downcast_ref::<DynBackend>() {
         Some(already) => Arc::clone(already),
         None => Arc::new(backend),
-    }
+    };
+    Arc::new(Served {
+        backend,
+        health: Health::default(),
+    })
 }
 
 fn current_scope() -> Scope {

@@ -3,7 +3,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use super::registry::{DynBackend, with_resolved};
+use super::registry::{Entry, with_resolved};
 use super::settings;
 use super::single_flight::Flights;
 use super::stats::{self, Counters};
@@ -81,7 +81,7 @@ impl Site {
     }
 
     /// The backend serving this function now, owned for the awaits of a miss.
-    pub(crate) fn backend(&self) -> DynBackend {
+    pub(crate) fn backend(&self) -> Entry {
         with_resolved(self.config.backend, Arc::clone)
     }
 

@@ -67,6 +67,7 @@ pub(crate) struct Counters {
     errors: Striped,
     backend_calls: Striped,
     backend_nanos: Striped,
+    bypassed: Striped,
 }
 
 impl Counters {
@@ -86,6 +87,11 @@ impl Counters {
         self.errors.add(1);
     }
 
+    /// Counts a backend call skipped because the backend's breaker has it down.
+    pub(crate) fn bypassed(&self) {
+        self.bypassed.add(1);
+    }
+
     /// Records how long one backend call took.
     pub(crate) fn backend_call(&self, elapsed: Duration) {
         self.backend_calls.add(1);
@@ -100,6 +106,7 @@ impl Counters {
             errors: self.errors.sum(),
             backend_calls: self.backend_calls.sum(),
             backend_time: Duration::from_nanos(self.backend_nanos.sum()),
+            bypassed: self.bypassed.sum(),
         }
     }
 }
@@ -118,6 +125,9 @@ pub struct Stats {
     pub backend_calls: u64,
     /// Total time spent in those backend calls.
     pub backend_time: Duration,
+    /// Backend calls not made because the backend's circuit breaker had it down (see
+    /// [`health`](crate::health)); the function ran uncached instead.
+    pub bypassed: u64,
 }
 
 impl Stats {
@@ -174,4 +184,27 @@ pub fn all() -> Vec<(&'static str, Stats)> {
         .collect();
     all.sort_by_key(|(name, _)| *name);
     all
+}
+
+/// Backend names that cached functions asked for but nobody registered (a misspelt
+/// `#[cached(backend = "...")]`), with how many lookups each had. Each such call used the
+/// default backend; the first was logged.
+///
+/// ```
+/// assert!(cache_core::stats::unknown_backends().iter().all(|(_, uses)| *uses > 0));
+/// ```
+#[must_use]
+pub fn unknown_backends() -> Vec<(String, u64)> {
+    super::registry::unknown_names()
+}
+
+/// Whether the backend a function naming `name` (or none) uses is marked down by its circuit
+/// breaker right now (see [`health`](crate::health) for the rule).
+///
+/// ```
+/// assert!(!cache_core::stats::backend_down(None));
+/// ```
+#[must_use]
+pub fn backend_down(name: Option<&str>) -> bool {
+    super::registry::with_resolved(name, |entry| entry.health.is_down())
 }

@@ -416,3 +416,58 @@ pub async fn corrupt_bytes_are_recomputed(backend: DynBackend) {
     })
     .await;
 }
+
+static PANICKY: Calls = Calls::new();
+
+/// How long `panicky`'s body works before it panics.
+pub const PANICKY_BODY: Duration = Duration::from_millis(100);
+
+/// The message of `panicky`'s panics, which the test expects.
+const PANICKY_MESSAGE: &str = "the body of panicky panics";
+
+/// Keeps `panicky`'s 200 expected panics out of the output (and their backtraces out of the
+/// time measured); every other panic is reported as before.
+fn quiet_panicky() {
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<&str>() != Some(&PANICKY_MESSAGE) {
+                report(info);
+            }
+        }));
+    });
+}
+
+#[cached(key = "panicky:<id>")]
+async fn panicky(id: u64) -> u64 {
+    PANICKY.bump();
+    tokio::time::sleep(PANICKY_BODY).await;
+    let _ = id;
+    #[allow(clippy::panic)] // the panic is what the test is about
+    std::panic::panic_any(PANICKY_MESSAGE);
+}
+
+/// 200 callers of a cold key whose body panics: when the leader's body panics, every waiter
+/// is released at once and runs the body itself (each panics in turn), instead of taking
+/// over one after another (which took 200 body times).
+pub async fn panicking_body_releases_waiters(backend: DynBackend) {
+    quiet_panicky();
+    let before = PANICKY.get();
+    let started = tokio::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        tasks.spawn(with_backend(Arc::clone(&backend), panicky(9)));
+    }
+    while let Some(result) = tasks.join_next().await {
+        assert!(result.is_err_and(|error| error.is_panic()));
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(PANICKY.get() - before, 200, "each caller ran the body once");
+    // Two body times (the leader's, then everyone else's at once) and slack for a real
+    // server; queueing would take 200.
+    assert!(
+        elapsed < PANICKY_BODY * 4,
+        "200 callers took {elapsed:?} for a body of {PANICKY_BODY:?}"
+    );
+}

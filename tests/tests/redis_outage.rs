@@ -1,0 +1,230 @@
+//! Outages and hostile states on a real Redis: a frozen or killed server costs a call at most
+//! the timeout, then (breaker open) almost nothing; caching resumes after a restart on the
+//! same port; concurrent callers share one body run while it is down; another type under a
+//! key is overwritten; a miss is one `GET` and one `SET`. Each test has its own server.
+//!
+//! Every test here sets the process-wide default timeout to [`TIMEOUT`] and leaves each
+//! function without a `timeout` option, so the default is what bounds the calls.
+#![allow(missing_docs, clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use cache_core::{DynBackend, cached, set_default_timeout, stats, with_backend};
+use cache_tests::redis_harness::RedisServer;
+
+const TIMEOUT: Duration = Duration::from_millis(100);
+
+/// Generous against scheduling noise on a loaded 2-core machine, and far below the 3 s
+/// response timeout of the harness's client config, which bounded calls before.
+const SLACK: Duration = Duration::from_millis(300);
+
+async fn start(prefix: &str) -> Option<(RedisServer, DynBackend)> {
+    set_default_timeout(TIMEOUT);
+    let server = RedisServer::start()?;
+    let backend: DynBackend = Arc::new(server.backend(prefix).await);
+    Some((server, backend))
+}
+
+static FROZEN: AtomicU64 = AtomicU64::new(0);
+
+#[cached(key = "frozen:<id>", ttl = 60)]
+async fn frozen(id: u64) -> u64 {
+    FROZEN.fetch_add(1, Ordering::SeqCst);
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_server_costs_a_call_at_most_the_timeout() {
+    let Some((server, backend)) = start("frozen:").await else {
+        return;
+    };
+    with_backend(backend, async {
+        assert_eq!(frozen(0).await, 0);
+        server.freeze();
+        let mut slowest = Duration::ZERO;
+        for id in 1..=20 {
+            let started = Instant::now();
+            assert_eq!(frozen(id).await, id);
+            slowest = slowest.max(started.elapsed());
+        }
+        server.thaw();
+        eprintln!("frozen server: slowest call {slowest:?} (timeout {TIMEOUT:?})");
+        assert!(slowest < TIMEOUT + SLACK, "a call took {slowest:?}");
+        assert!(stats::snapshot("redis_outage::frozen").unwrap().bypassed > 0);
+    })
+    .await;
+}
+
+static KILLED: AtomicU64 = AtomicU64::new(0);
+
+#[cached(key = "killed:<id>", ttl = 60)]
+async fn killed(id: u64) -> u64 {
+    KILLED.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    id
+}
+
+/// 64 tasks over 16 keys: the server is killed, then restarted on the same port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_is_skipped_and_caching_resumes_after_a_restart() {
+    let Some((mut server, backend)) = start("killed:").await else {
+        return;
+    };
+    let calls = |rounds: u64| {
+        let backend = Arc::clone(&backend);
+        async move {
+            let mut tasks = tokio::task::JoinSet::new();
+            for task in 0..64_u64 {
+                tasks.spawn(with_backend(Arc::clone(&backend), async move {
+                    let mut slowest = Duration::ZERO;
+                    for round in 0..rounds {
+                        let id = (task + round) % 16;
+                        let started = Instant::now();
+                        assert_eq!(killed(id).await, id);
+                        slowest = slowest.max(started.elapsed());
+                    }
+                    slowest
+                }));
+            }
+            let mut slowest = Duration::ZERO;
+            while let Some(task) = tasks.join_next().await {
+                slowest = slowest.max(task.unwrap());
+            }
+            slowest
+        }
+    };
+    calls(4).await;
+    server.kill();
+    let started = Instant::now();
+    let slowest = calls(50).await;
+    let outage = started.elapsed();
+    eprintln!("killed server: 3200 calls in {outage:?}, slowest {slowest:?}");
+    assert!(slowest < TIMEOUT + SLACK, "a call took {slowest:?}");
+
+    // The harness waits for the server with blocking sleeps: off the runtime's workers.
+    let server = tokio::task::spawn_blocking(move || {
+        server.restart();
+        server
+    })
+    .await
+    .unwrap();
+    let restarted = Instant::now();
+    let hits = || stats::snapshot("redis_outage::killed").unwrap().hits;
+    loop {
+        let before = hits();
+        with_backend(Arc::clone(&backend), async {
+            killed(1).await;
+            killed(1).await;
+        })
+        .await;
+        if hits() > before && !stats::backend_down(None) {
+            break;
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_secs(10),
+            "no hits 10 s after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("hits resumed {:?} after the restart", restarted.elapsed());
+    drop(server);
+}
+
+static DEAD: AtomicU64 = AtomicU64::new(0);
+
+#[cached(key = "dead:<id>")]
+async fn dead(id: u64) -> u64 {
+    DEAD.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_of_a_cold_key_share_one_run_while_the_server_is_dead() {
+    let Some((mut server, backend)) = start("dead:").await else {
+        return;
+    };
+    server.kill();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        tasks.spawn(with_backend(Arc::clone(&backend), dead(3)));
+    }
+    while let Some(result) = tasks.join_next().await {
+        assert_eq!(result.unwrap(), 3);
+    }
+    assert_eq!(DEAD.load(Ordering::SeqCst), 1, "64 callers, one body run");
+}
+
+static TYPED: AtomicU64 = AtomicU64::new(0);
+
+#[cached(key = "typed:<id>")]
+async fn typed(id: u64) -> u64 {
+    TYPED.fetch_add(1, Ordering::SeqCst);
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_holding_another_type_is_recomputed_and_overwritten() {
+    let Some((server, backend)) = start("wt:").await else {
+        return;
+    };
+    server.cli(&["RPUSH", "wt:typed:5", "a", "list"]);
+    with_backend(backend, async {
+        assert_eq!(typed(5).await, 5);
+        assert_eq!(
+            server.cli(&["TYPE", "wt:typed:5"]).trim(),
+            "string",
+            "overwritten"
+        );
+        assert_eq!(typed(5).await, 5);
+        assert_eq!(
+            TYPED.load(Ordering::SeqCst),
+            1,
+            "then served from the cache"
+        );
+        assert!(!stats::backend_down(None), "a wrong type is not an outage");
+    })
+    .await;
+}
+
+static COUNTED: AtomicU64 = AtomicU64::new(0);
+
+#[cached(key = "counted:<id>", ttl = 60)]
+async fn counted(id: u64) -> u64 {
+    COUNTED.fetch_add(1, Ordering::SeqCst);
+    id
+}
+
+/// `calls=` of `cmdstat_<command>` in `INFO commandstats`, 0 when it never ran.
+fn command_calls(server: &RedisServer, command: &str) -> u64 {
+    let info = server.cli(&["INFO", "commandstats"]);
+    info.lines()
+        .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |calls| calls.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_miss_is_one_get_and_one_set_and_a_hit_one_get() {
+    let Some((server, backend)) = start("count:").await else {
+        return;
+    };
+    with_backend(backend, async {
+        server.cli(&["CONFIG", "RESETSTAT"]);
+        assert_eq!(counted(1).await, 1);
+        assert_eq!(
+            (command_calls(&server, "get"), command_calls(&server, "set")),
+            (1, 1),
+            "a miss: GET, SET"
+        );
+        assert_eq!(counted(1).await, 1);
+        assert_eq!(
+            (command_calls(&server, "get"), command_calls(&server, "set")),
+            (2, 1),
+            "a hit: GET"
+        );
+    })
+    .await;
+}
