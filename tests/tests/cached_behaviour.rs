@@ -51,6 +51,11 @@ async fn companions() {
     suite::companions(memory()).await;
 }
 
+#[tokio::test]
+async fn refresh_overwrites() {
+    suite::refresh_overwrites(memory()).await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn ttl_expiry() {
     suite::ttl_expiry(memory()).await;

@@ -85,6 +85,11 @@ async fn pattern_param(id: u64, (a, b): (u64, u64)) -> u64 {
     id + a + b
 }
 
+#[cached(key = "patterns:<id>")]
+async fn patterns(id: u64, (a, b): (u64, u64), _: u8) -> u64 {
+    id + a + b
+}
+
 #[cached]
 async fn no_params() -> Vec<String> {
     vec!["a".to_owned()]
@@ -183,6 +188,12 @@ impl Repo {
         self.tenant
     }
 
+    #[cached(key = "repo_mut_owned:<self.tenant>")]
+    async fn into_counted(mut self) -> u64 {
+        self.hits += 1;
+        self.hits
+    }
+
     #[cached]
     async fn associated(id: u64) -> Self {
         Self {
@@ -250,6 +261,30 @@ impl Lookup for Service {
     }
 }
 
+/// Each `_refresh` companion calls its function, whatever the shape of its parameters.
+async fn refreshes(mut repo: Repo) {
+    assert_eq!(free_refresh(1).await.id, 1);
+    assert_eq!(patterns(1, (2, 3), 0).await, 6);
+    assert_eq!(patterns_refresh(1, (2, 4), 0).await, 7);
+    assert_eq!(
+        patterns(1, (2, 3), 0).await,
+        7,
+        "refreshed under the same key"
+    );
+    assert_eq!(mut_param_refresh(1).await, 2);
+    assert_eq!(generic_refresh(7_u8).await, 7);
+    assert_eq!(impl_trait_arg_refresh(1, "l").await, "l:1");
+    assert_eq!(references_refresh("ab", &[]).await, "AB");
+    assert_eq!(cfg_param_refresh(3).await, 3);
+    assert_eq!(with_attributes_refresh(2).await, 4);
+    assert_eq!(repo.find_mut_refresh(3).await, 5, "the body ran again");
+    assert_eq!(repo.generic_method_refresh(5_u8).await, "acme5");
+    assert_eq!(Repo::associated_refresh(9).await.tenant, "9");
+    assert_eq!(Arc::new(repo.clone()).find_arc_refresh(1).await, "acme:1");
+    assert_eq!(repo.clone().into_tenant_refresh().await, "acme");
+    assert_eq!(repo.into_counted_refresh().await, 3);
+}
+
 #[tokio::test]
 async fn every_shape_runs() {
     with_backend(MemoryBackend::new(), async {
@@ -312,6 +347,8 @@ async fn every_shape_runs() {
         assert_eq!(shared.find_arc_cache_key(1), "repo_arc:acme:1");
         assert_eq!(repo.clone().into_tenant().await, "acme");
         assert_eq!(repo.into_tenant_cache_key(), "repo_owned:acme");
+        assert_eq!(repo.clone().into_counted().await, 2);
+        refreshes(repo).await;
 
         let service = Service { offset: 10 };
         assert_eq!(service.lookup(1).await, Some(11));

@@ -26,6 +26,7 @@ suite_on_redis!(
     method_keys_use_self,
     generic_fn,
     companions,
+    refresh_overwrites,
     ttl_expiry,
     cancelled_leader,
     corrupt_bytes_are_recomputed,

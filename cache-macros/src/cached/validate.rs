@@ -7,7 +7,7 @@ use syn::{Expr, GenericArgument, ItemFn, Path, PathArguments, Type, TypePath};
 use super::args::Args;
 use crate::common::async_trait::{self, AsyncTraitBody};
 use crate::common::errors::Errors;
-use crate::common::item_fn::{declared_output, display};
+use crate::common::item_fn::{declared_output, display, find_impl_trait};
 use crate::common::key::{KeyPiece, default_key, template_key};
 
 /// Everything `expand` needs, checked.
@@ -167,32 +167,6 @@ fn wrapper(ty: &Type) -> Option<(&'static str, Type)> {
     };
     match generics.args.first()? {
         GenericArgument::Type(inner) => Some((name, inner.clone())),
-        _ => None,
-    }
-}
-
-fn find_impl_trait(ty: &Type) -> Option<&Type> {
-    match ty {
-        Type::ImplTrait(_) => Some(ty),
-        Type::Path(TypePath { path, .. }) => {
-            path.segments
-                .iter()
-                .find_map(|segment| match &segment.arguments {
-                    PathArguments::AngleBracketed(generics) => {
-                        generics.args.iter().find_map(|arg| match arg {
-                            GenericArgument::Type(inner) => find_impl_trait(inner),
-                            _ => None,
-                        })
-                    }
-                    _ => None,
-                })
-        }
-        Type::Tuple(tuple) => tuple.elems.iter().find_map(find_impl_trait),
-        Type::Array(array) => find_impl_trait(&array.elem),
-        Type::Slice(slice) => find_impl_trait(&slice.elem),
-        Type::Reference(reference) => find_impl_trait(&reference.elem),
-        Type::Paren(paren) => find_impl_trait(&paren.elem),
-        Type::Group(group) => find_impl_trait(&group.elem),
         _ => None,
     }
 }

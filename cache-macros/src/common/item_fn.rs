@@ -1,10 +1,13 @@
 //! The decorated function: its parameters, attributes and return type, and the pieces of the
 //! body rewrite every macro shares.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{TokenStream, TokenTree};
 use quote::{ToTokens, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{AttrStyle, Attribute, FnArg, Ident, ItemFn, Pat, PatType, ReturnType, Type};
+use syn::{
+    AttrStyle, Attribute, FnArg, GenericArgument, Ident, ItemFn, Pat, PatType, PathArguments,
+    ReturnType, Signature, Type, TypePath,
+};
 
 /// A named parameter (not the receiver), as placeholders can name it.
 pub(crate) struct Param<'a> {
@@ -102,4 +105,52 @@ pub(crate) fn erase_impl_trait(ty: &Type) -> Type {
     let mut ty = ty.clone();
     syn::visit_mut::VisitMut::visit_type_mut(&mut Eraser, &mut ty);
     ty
+}
+
+/// The first `impl Trait` in `ty`, if any.
+pub(crate) fn find_impl_trait(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::ImplTrait(_) => Some(ty),
+        Type::Path(TypePath { path, .. }) => {
+            path.segments
+                .iter()
+                .find_map(|segment| match &segment.arguments {
+                    PathArguments::AngleBracketed(generics) => {
+                        generics.args.iter().find_map(|arg| match arg {
+                            GenericArgument::Type(inner) => find_impl_trait(inner),
+                            _ => None,
+                        })
+                    }
+                    _ => None,
+                })
+        }
+        Type::Tuple(tuple) => tuple.elems.iter().find_map(find_impl_trait),
+        Type::Array(array) => find_impl_trait(&array.elem),
+        Type::Slice(slice) => find_impl_trait(&slice.elem),
+        Type::Reference(reference) => find_impl_trait(&reference.elem),
+        Type::Paren(paren) => find_impl_trait(&paren.elem),
+        Type::Group(group) => find_impl_trait(&group.elem),
+        _ => None,
+    }
+}
+
+/// Whether a parameter is `impl Trait` (or holds one): the function's generics cannot then be
+/// given explicitly.
+pub(crate) fn has_impl_trait_param(sig: &Signature) -> bool {
+    sig.inputs.iter().any(|input| match input {
+        FnArg::Typed(PatType { ty, .. }) => find_impl_trait(ty).is_some(),
+        FnArg::Receiver(_) => false,
+    })
+}
+
+/// Whether `Self` appears in the signature: the function is then an associated one.
+pub(crate) fn names_self_type(sig: &Signature) -> bool {
+    fn walk(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|token| match token {
+            TokenTree::Ident(ident) => ident == "Self",
+            TokenTree::Group(group) => walk(group.stream()),
+            TokenTree::Punct(_) | TokenTree::Literal(_) => false,
+        })
+    }
+    walk(sig.to_token_stream())
 }

@@ -303,6 +303,35 @@ pub async fn companions(backend: DynBackend) {
     .await;
 }
 
+static REFRESHED: Calls = Calls::new();
+
+/// Returns how many times its body ran before, so that a stale value shows.
+#[cached(key = "refreshed:<id>")]
+async fn refreshed(id: u64) -> (u64, usize) {
+    (id, REFRESHED.bump())
+}
+
+/// `_refresh` calls the function in refresh mode: its body runs exactly once, whatever was
+/// cached, and the entry is overwritten with the new value.
+pub async fn refresh_overwrites(backend: DynBackend) {
+    with_backend(backend, async {
+        let before = REFRESHED.get();
+        let stale = refreshed(1).await;
+        assert_eq!(refreshed(1).await, stale, "the second call is a hit");
+        let fresh = refreshed_refresh(1).await;
+        assert_eq!(fresh, (1, stale.1 + 1), "refresh ran the body");
+        assert_eq!(REFRESHED.get() - before, 2, "exactly once");
+        assert_eq!(refreshed(1).await, fresh, "the entry was overwritten");
+        assert_eq!(REFRESHED.get() - before, 2, "and a later call hits it");
+        assert_eq!(
+            refreshed(2).await,
+            (2, stale.1 + 2),
+            "other keys are untouched"
+        );
+    })
+    .await;
+}
+
 static TTL: Calls = Calls::new();
 
 #[cached(key = "ttl:<id>", ttl = 1)]
