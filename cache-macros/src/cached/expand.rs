@@ -8,16 +8,19 @@
 //! becomes, in essence,
 //! ```text
 //! async fn get_user(id: u64) -> Result<User, DbError> {
-//!     static __CACHE_SITE: Site = Site::new(SiteConfig {
-//!         name: concat!(module_path!(), "::", "get_user"),
-//!         backend: None,
-//!         ttl: Some(300s),
-//!         timeout: None,
-//!     });
+//!     let __cache_site: &'static Site = {        // out of the parameters' scope
+//!         static __CACHE_STATIC: Site = Site::new(SiteConfig {
+//!             name: concat!(module_path!(), "::", "get_user"),
+//!             backend: None,
+//!             ttl: Some(300s),
+//!             timeout: None,
+//!         });
+//!         &__CACHE_STATIC
+//!     };
 //!     let mut __cache_key = KeyBuf::new();          // built by reference, before the body moves anything
 //!     __cache_key.push_literal("user:");
 //!     __cache_key.push_part(&id);                   // spanned at `u64`
-//!     cached(&__CACHE_SITE, __cache_key.as_str(), Shape::new(|r| r.as_ref().ok().cloned(), Ok),
+//!     cached(__cache_site, __cache_key.as_str(), Shape::new(|r| r.as_ref().ok().cloned(), Ok),
 //!            move || async move { body }).await
 //! }
 //! ```
@@ -36,10 +39,11 @@ use syn::{Attribute, Block, FnArg, GenericParam, Ident, Pat, PatIdent, PatType};
 use super::validate::{Cached, ShapeKind};
 use crate::common::item_fn::{
     fake_return_edge, has_impl_trait_param, has_receiver, names_self_type, split_attrs,
+    static_local,
 };
 use crate::common::key;
 
-/// Generated locals and statics: `Span::mixed_site()` keeps them apart from the user's names.
+/// Generated locals: `Span::mixed_site()` keeps them apart from the user's names.
 struct Names {
     site: Ident,
     key: Ident,
@@ -53,7 +57,7 @@ impl Names {
     fn new() -> Self {
         let name = |text: &str| Ident::new(text, Span::mixed_site());
         Self {
-            site: name("__CACHE_SITE"),
+            site: name("__cache_site"),
             key: name("__cache_key"),
             unless: name("__cache_unless"),
             result: name("__cache_result"),
@@ -120,8 +124,8 @@ fn function(cached: &Cached, names: &Names) -> TokenStream {
     }
 }
 
-/// `static __CACHE_SITE: Site = Site::new(SiteConfig { name, backend, ttl, timeout });`, the
-/// options named so that the expansion reads as what it configures.
+/// `let __cache_site = &Site::new(SiteConfig { name, backend, ttl, timeout });`, a `static`
+/// (see [`static_local`]), the options named so that the expansion reads as what it configures.
 fn site(cached: &Cached, names: &Names) -> TokenStream {
     let krate = &cached.krate;
     let private = quote!(#krate::__private);
@@ -138,15 +142,15 @@ fn site(cached: &Cached, names: &Names) -> TokenStream {
     );
     let ttl = option(cached.ttl.clone());
     let timeout = option(cached.timeout.clone());
-    let site = &names.site;
-    quote! {
-        static #site: #private::Site = #private::Site::new(#private::SiteConfig {
+    let init = quote! {
+        #private::Site::new(#private::SiteConfig {
             name: ::core::concat!(::core::module_path!(), "::", #name),
             backend: #backend,
             ttl: #ttl,
             timeout: #timeout,
-        });
-    }
+        })
+    };
+    static_local(&names.site, &quote!(#private::Site), &init)
 }
 
 /// `__private::cached(site, key, shape, run).await`.
@@ -158,7 +162,7 @@ fn call_runtime(
 ) -> TokenStream {
     let krate = &cached.krate;
     let Names { site, key, .. } = names;
-    quote!(#krate::__private::cached(&#site, #key.as_str(), #shape, #run).await)
+    quote!(#krate::__private::cached(#site, #key.as_str(), #shape, #run).await)
 }
 
 /// A call that fails to compile, at the cached type, unless it is `Cacheable`: the first
@@ -291,7 +295,7 @@ fn companions(cached: &Cached, names: &Names) -> TokenStream {
             #site
             #(#keep_alive)*
             #key
-            #krate::__private::invalidate(&#site_name, #key_name.as_str()).await
+            #krate::__private::invalidate(#site_name, #key_name.as_str()).await
         }
 
         #[doc = #refresh_doc]

@@ -1,8 +1,8 @@
 //! The decorated function: its parameters, attributes and return type, and the pieces of the
 //! body rewrite every macro shares.
 
-use proc_macro2::{TokenStream, TokenTree};
-use quote::{ToTokens, quote_spanned};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{
     AttrStyle, Attribute, FnArg, GenericArgument, Ident, ItemFn, Pat, PatType, PathArguments,
@@ -72,6 +72,20 @@ pub(crate) fn fake_return_edge(ret: &Type, fake: &Ident) -> TokenStream {
             let #fake: #ret = loop {};
             return #fake;
         }
+    }
+}
+
+/// `let <local>: &'static <ty> = { static __CACHE_STATIC: <ty> = <init>; &__CACHE_STATIC };`.
+/// Items are not hygienic: a `static` in the body's own scope would clash with a parameter of
+/// the same name ("let bindings cannot shadow statics"), so it sits in a block of its own, out
+/// of the parameters' scope, and the body reaches it through a hygienic local.
+pub(crate) fn static_local(local: &Ident, ty: &TokenStream, init: &TokenStream) -> TokenStream {
+    let name = Ident::new("__CACHE_STATIC", Span::mixed_site());
+    quote! {
+        let #local: &'static #ty = {
+            static #name: #ty = #init;
+            &#name
+        };
     }
 }
 

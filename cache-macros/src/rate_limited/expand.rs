@@ -8,15 +8,18 @@
 //! becomes, in essence,
 //! ```text
 //! async fn search(user_id: u64, q: &str) -> Result<Vec<Hit>, ApiError> {
-//!     static __CACHE_LIMITER: RateLimiter = RateLimiter::new(checked_cost(
-//!         RateLimitPolicy::gcra(checked_limit(10, Gcra), checked_window(60s)),
-//!         1,                                        // each check spanned at its option
-//!     ));
+//!     let __cache_limiter: &'static RateLimiter = { // out of the parameters' scope
+//!         static __CACHE_STATIC: RateLimiter = RateLimiter::new(checked_cost(
+//!             RateLimitPolicy::gcra(checked_limit(10, Gcra), checked_window(60s)),
+//!             1,                                    // each check spanned at its option
+//!         ));
+//!         &__CACHE_STATIC
+//!     };
 //!     {
 //!         let mut __cache_key = KeyBuf::new();      // built by reference
 //!         __cache_key.push_literal("search:");
 //!         __cache_key.push_part(&user_id);          // spanned at `user_id`
-//!         if let Err(__cache_denied) = rate_limit(&__CACHE_LIMITER, &__cache_key, 1, None).await {
+//!         if let Err(__cache_denied) = rate_limit(__cache_limiter, &__cache_key, 1, None).await {
 //!             return Err(rate_limited_error(__cache_denied)); // spanned at `ApiError`
 //!         }
 //!     }
@@ -31,10 +34,10 @@ use syn::{Block, Ident};
 
 use super::args::Fail;
 use super::validate::RateLimited;
-use crate::common::item_fn::{erase_impl_trait, fake_return_edge, split_attrs};
+use crate::common::item_fn::{erase_impl_trait, fake_return_edge, split_attrs, static_local};
 use crate::common::{crate_path, key};
 
-/// Generated locals and statics: `Span::mixed_site()` keeps them apart from the user's names.
+/// Generated locals: `Span::mixed_site()` keeps them apart from the user's names.
 struct Names {
     limiter: Ident,
     key: Ident,
@@ -46,7 +49,7 @@ impl Names {
     fn new() -> Self {
         let name = |text: &str| Ident::new(text, Span::mixed_site());
         Self {
-            limiter: name("__CACHE_LIMITER"),
+            limiter: name("__cache_limiter"),
             key: name("__cache_key"),
             denied: name("__cache_denied"),
             fake_return: name("__cache_fake_return"),
@@ -93,8 +96,9 @@ pub(crate) fn expand(model: &RateLimited) -> TokenStream {
     }
 }
 
-/// `static __CACHE_LIMITER: RateLimiter = ...;`, evaluated at compile time: the policy is
-/// checked there too, so constants the macro cannot read are still rejected by the compiler.
+/// `let __cache_limiter = &RateLimiter::new(..);`, a `static` (see [`static_local`]) evaluated
+/// at compile time: the policy is checked there too, so constants the macro cannot read are
+/// still rejected by the compiler.
 fn limiter(model: &RateLimited, names: &Names) -> TokenStream {
     let krate = &model.krate;
     let private = quote!(#krate::__private);
@@ -119,10 +123,11 @@ fn limiter(model: &RateLimited, names: &Names) -> TokenStream {
         .timeout
         .as_ref()
         .map(|timeout| quote!(.timeout(#timeout)));
-    let limiter = &names.limiter;
-    quote! {
-        static #limiter: #private::RateLimiter = #new #fail #timeout;
-    }
+    static_local(
+        &names.limiter,
+        &quote!(#private::RateLimiter),
+        &quote!(#new #fail #timeout),
+    )
 }
 
 /// Builds the key by reference, asks the limiter (or waits), and returns
@@ -155,7 +160,7 @@ fn check(model: &RateLimited, names: &Names) -> TokenStream {
         {
             #build
             if let #private::Err(#denied) =
-                #private::rate_limit(&#limiter, &#key, #cost, #wait).await
+                #private::rate_limit(#limiter, &#key, #cost, #wait).await
             {
                 return #private::Err(#convert);
             }
