@@ -38,8 +38,7 @@ use syn::{Attribute, Block, FnArg, GenericParam, Ident, Pat, PatIdent, PatType};
 
 use super::validate::{Cached, ShapeKind};
 use crate::common::item_fn::{
-    fake_return_edge, has_impl_trait_param, has_receiver, names_self_type, split_attrs,
-    static_local,
+    fake_return_edge, has_impl_trait_param, has_receiver, names_self_type, static_local, with_body,
 };
 use crate::common::key;
 
@@ -80,68 +79,54 @@ pub(crate) fn expand(cached: &Cached) -> TokenStream {
 
 /// The user's function: attributes, visibility and signature as written, new body.
 fn function(cached: &Cached, names: &Names) -> TokenStream {
-    let func = &cached.func;
-    let (outer, inner) = split_attrs(&func.attrs);
-    let vis = &func.vis;
-    let sig = &func.sig;
     let site = site(cached, names);
     let check = cacheable_check(cached);
     let key = key(cached, names);
     let unless = unless(cached, names);
     let shape = shape(cached, names);
-    let body = match &cached.async_trait {
-        None => {
-            let run = run_body(cached, names, &func.block);
+    // `{ site; check; key; cached(.., move || async move { original }).await }`
+    with_body(
+        &cached.target.func,
+        cached.target.async_trait.as_ref(),
+        |original| {
+            let run = run_body(cached, names, original);
             let call = call_runtime(cached, names, &shape, &run);
             quote! {
+                #site
+                #check
                 #key
                 #unless
                 #call
             }
-        }
-        Some(async_trait) => {
-            // `Box::pin(async move { key; cached(.., move || async move { original }).await })`
-            let original = &async_trait.future.block;
-            let run = quote!(move || async move #original);
-            let call = call_runtime(cached, names, &shape, &run);
-            let block: Block = syn::parse_quote!({
-                #key
-                #unless
-                #call
-            });
-            let call = async_trait.with_block(block);
-            quote!(#call)
-        }
-    };
-    quote! {
-        #(#outer)*
-        #vis #sig {
-            #(#inner)*
-            #site
-            #check
-            #body
-        }
-    }
+        },
+    )
 }
 
 /// `let __cache_site = &Site::new(SiteConfig { name, backend, ttl, timeout });`, a `static`
 /// (see [`static_local`]), the options named so that the expansion reads as what it configures.
 fn site(cached: &Cached, names: &Names) -> TokenStream {
-    let krate = &cached.krate;
+    let krate = &cached.target.krate;
     let private = quote!(#krate::__private);
-    let name = cached.func.sig.ident.to_string();
+    let name = cached.target.func.sig.ident.to_string();
     let option = |value: Option<TokenStream>| match value {
         Some(value) => quote!(#private::Some(#value)),
         None => quote!(#private::None),
     };
     let backend = option(
         cached
+            .target
             .backend
             .as_ref()
             .map(|backend| quote_spanned!(backend.span()=> #backend)),
     );
-    let ttl = option(cached.ttl.clone());
-    let timeout = option(cached.timeout.clone());
+    let ttl = option(cached.ttl.as_ref().map(|ttl| ttl.to_tokens(krate)));
+    let timeout = option(
+        cached
+            .target
+            .timeout
+            .as_ref()
+            .map(|timeout| timeout.to_tokens(krate)),
+    );
     let init = quote! {
         #private::Site::new(#private::SiteConfig {
             name: ::core::concat!(::core::module_path!(), "::", #name),
@@ -160,7 +145,7 @@ fn call_runtime(
     shape: &TokenStream,
     run: &TokenStream,
 ) -> TokenStream {
-    let krate = &cached.krate;
+    let krate = &cached.target.krate;
     let Names { site, key, .. } = names;
     quote!(#krate::__private::cached(#site, #key.as_str(), #shape, #run).await)
 }
@@ -168,14 +153,14 @@ fn call_runtime(
 /// A call that fails to compile, at the cached type, unless it is `Cacheable`: the first
 /// errors then point at the user's type (the runtime's own bound repeats them at the macro).
 fn cacheable_check(cached: &Cached) -> TokenStream {
-    let krate = &cached.krate;
+    let krate = &cached.target.krate;
     let ty = &cached.shape.cached;
     quote_spanned!(ty.span()=> #krate::__private::assert_cacheable::<#ty>();)
 }
 
 /// `let mut __cache_key = KeyBuf::new();` and one push per piece.
 fn key(cached: &Cached, names: &Names) -> TokenStream {
-    key::build(&cached.krate, &names.key, &cached.key)
+    key::build(&cached.target.krate, &names.key, &cached.target.key)
 }
 
 /// `let __cache_unless = unless::<R, _>(predicate);`, typed so that a closure's parameter is
@@ -184,7 +169,7 @@ fn unless(cached: &Cached, names: &Names) -> TokenStream {
     let Some(predicate) = &cached.unless else {
         return TokenStream::new();
     };
-    let krate = &cached.krate;
+    let krate = &cached.target.krate;
     let ret = &cached.shape.ret;
     let unless = &names.unless;
     // Spanned at the predicate, so that a wrong argument type is reported there.
@@ -195,7 +180,7 @@ fn unless(cached: &Cached, names: &Names) -> TokenStream {
 
 /// `Shape::new(store, load)` for the return shape.
 fn shape(cached: &Cached, names: &Names) -> TokenStream {
-    let krate = &cached.krate;
+    let krate = &cached.target.krate;
     let private = quote!(#krate::__private);
     let ret = &cached.shape.ret;
     let Names {
@@ -236,8 +221,8 @@ fn run_body(cached: &Cached, names: &Names, block: &Block) -> TokenStream {
 
 /// `{fn}_cache_key`, `{fn}_invalidate` and `{fn}_refresh`.
 fn companions(cached: &Cached, names: &Names) -> TokenStream {
-    let func = &cached.func;
-    let krate = &cached.krate;
+    let func = &cached.target.func;
+    let krate = &cached.target.krate;
     let vis = &func.vis;
     let ident = &func.sig.ident;
     let generics = &func.sig.generics;
@@ -310,8 +295,8 @@ fn companions(cached: &Cached, names: &Names) -> TokenStream {
 /// that are patterns get a name to pass the argument on with; `mut` bindings lose their `mut`,
 /// which the call does not need.
 fn refresh_companion(cached: &Cached, name: Ident) -> TokenStream {
-    let func = &cached.func;
-    let krate = &cached.krate;
+    let func = &cached.target.func;
+    let krate = &cached.target.krate;
     let ident = &func.sig.ident;
     let mut sig = func.sig.clone();
     sig.ident = name;

@@ -8,11 +8,14 @@ mod validate;
 
 use proc_macro2::TokenStream;
 
-use crate::common::pipeline;
+use crate::common::pipeline::{self, Macro};
 
 pub(crate) fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
     pipeline::run(
-        "cached",
+        &Macro {
+            name: "cached",
+            consults: "the cache",
+        },
         args,
         item,
         args::Args::parse,

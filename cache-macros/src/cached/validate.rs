@@ -1,28 +1,22 @@
 //! Checking the options against the function they decorate, producing the [`Cached`] model
 //! that `expand` turns into code. Every problem is recorded; nothing here emits tokens.
 
-use proc_macro2::TokenStream;
-use syn::{Expr, GenericArgument, ItemFn, Path, PathArguments, Type, TypePath};
+use syn::{Expr, GenericArgument, PathArguments, Type, TypePath};
 
 use super::args::Args;
-use crate::common::async_trait::{self, AsyncTraitBody};
+use crate::common::duration::DurationValue;
 use crate::common::errors::Errors;
-use crate::common::item_fn::{declared_output, display, find_impl_trait};
-use crate::common::key::{KeyPiece, default_key, template_key};
+use crate::common::item_fn::{AsyncFn, display, find_impl_trait};
+use crate::common::options::Target;
 
 /// Everything `expand` needs, checked.
 pub(crate) struct Cached {
-    pub(crate) krate: Path,
-    pub(crate) func: ItemFn,
-    pub(crate) key: Vec<KeyPiece>,
-    pub(crate) ttl: Option<TokenStream>,
-    pub(crate) timeout: Option<TokenStream>,
-    pub(crate) backend: Option<Expr>,
+    /// The function, the key, `backend`, `timeout` and `crate`.
+    pub(crate) target: Target,
+    pub(crate) ttl: Option<DurationValue>,
     pub(crate) shape: ReturnShape,
     pub(crate) unless: Option<Expr>,
     pub(crate) companions: bool,
-    /// The function was already rewritten by `#[async_trait]`: cache its inner future.
-    pub(crate) async_trait: Option<AsyncTraitBody>,
 }
 
 /// What part of the return value is cached.
@@ -45,21 +39,12 @@ pub(crate) enum ShapeKind {
 }
 
 /// Checks `args` against `func`.
-pub(crate) fn validate(args: Args, func: ItemFn, errors: &mut Errors) -> Option<Cached> {
-    let krate = args.crate_path();
-    let async_trait = async_trait::detect(&func);
-    if func.sig.asyncness.is_none() && async_trait.is_none() {
-        errors.at(
-            func.sig.fn_token.span,
-            "`#[cached]` needs an `async fn`: the cache is consulted with `.await`",
-        );
-    }
-    if let Some(variadic) = &func.sig.variadic {
-        errors.spanned(variadic, "`#[cached]` does not support variadic functions");
-    }
-    let output = async_trait
-        .as_ref()
-        .map_or_else(|| declared_output(&func), |body| Some(body.output.clone()));
+pub(crate) fn validate(args: Args, func: AsyncFn, errors: &mut Errors) -> Option<Cached> {
+    let AsyncFn {
+        func,
+        async_trait,
+        output,
+    } = func;
     let shape = match output {
         Some(ret) => return_shape(&args, ret, errors),
         None => {
@@ -71,28 +56,20 @@ pub(crate) fn validate(args: Args, func: ItemFn, errors: &mut Errors) -> Option<
         }
     };
     check_exclusive_flags(&args, errors);
-    let key = match &args.key {
-        Some(template) => template_key(&template.value, &func, errors),
-        None => default_key(&func, errors),
-    };
-    let companions = args.companions.as_ref().is_none_or(|opt| opt.value) && async_trait.is_none();
-    let cached = Cached {
-        krate,
-        key,
-        ttl: args
-            .ttl
-            .as_ref()
-            .map(|ttl| ttl.value.to_tokens(&args.crate_path())),
-        timeout: args
-            .timeout
-            .as_ref()
-            .map(|t| t.value.to_tokens(&args.crate_path())),
-        backend: args.backend.map(|backend| backend.value),
-        shape: shape?,
-        unless: args.unless.map(|unless| unless.value),
+    let Args {
+        shared,
+        ttl,
+        unless,
         companions,
-        async_trait,
-        func,
+        ..
+    } = args;
+    let companions = companions.is_none_or(|opt| opt.value) && async_trait.is_none();
+    let cached = Cached {
+        target: shared.check(func, async_trait, errors),
+        ttl: ttl.map(|ttl| ttl.value),
+        shape: shape?,
+        unless: unless.map(|unless| unless.value),
+        companions,
     };
     errors.is_empty().then_some(cached)
 }

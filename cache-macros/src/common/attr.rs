@@ -1,7 +1,7 @@
 //! `name = value` options: reading them off an attribute, and storing each with its keyword so
 //! that duplicates are caught in one place and later errors can point at the option.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt as _;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
@@ -30,13 +30,20 @@ impl Parse for RawOption {
 }
 
 /// The options of an attribute, separated by commas (a trailing one is fine).
-pub(crate) struct RawOptions(pub(crate) Vec<RawOption>);
+struct RawOptions(Vec<RawOption>);
 
 impl Parse for RawOptions {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let options = Punctuated::<RawOption, Token![,]>::parse_terminated(input)?;
         Ok(Self(options.into_iter().collect()))
     }
+}
+
+/// The options of an attribute, or `None` after a syntax error (reported).
+pub(crate) fn parse_options(tokens: TokenStream, errors: &mut Errors) -> Option<Vec<RawOption>> {
+    errors
+        .handle(syn::parse2::<RawOptions>(tokens))
+        .map(|RawOptions(options)| options)
 }
 
 /// An option's value together with the keyword that set it.
@@ -109,8 +116,14 @@ pub(crate) fn require_value<'a>(
     option.value.as_ref()
 }
 
-/// A flag: bare `name` (true), `name = true` or `name = false`.
-pub(crate) fn flag(option: &RawOption, errors: &mut Errors) -> Option<bool> {
+/// Stores a flag in `slot`: bare `name` (true), `name = true` or `name = false`.
+pub(crate) fn set_flag(slot: &mut Option<Opt<bool>>, option: &RawOption, errors: &mut Errors) {
+    if let Some(value) = flag(option, errors) {
+        set_once(slot, option.name.clone(), value, errors);
+    }
+}
+
+fn flag(option: &RawOption, errors: &mut Errors) -> Option<bool> {
     match &option.value {
         None => Some(true),
         Some(Expr::Lit(ExprLit {

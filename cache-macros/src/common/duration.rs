@@ -6,9 +6,11 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, ExprUnary, Lit, Path, UnOp};
 
+use super::attr::{RawOption, require_value};
 use super::errors::Errors;
 
 /// A duration option, checked as far as the macro can.
+#[derive(Clone)]
 pub(crate) enum DurationValue {
     /// A literal, checked and converted at expansion time.
     Literal { secs: u64, nanos: u32 },
@@ -28,10 +30,20 @@ impl DurationValue {
     }
 }
 
+/// A duration option's value, `name = <example>` in the message when it is missing.
+pub(crate) fn option(
+    option: &RawOption,
+    example: &str,
+    errors: &mut Errors,
+) -> Option<DurationValue> {
+    let value = require_value(option, example, errors)?;
+    parse(&option.name.to_string(), value, errors)
+}
+
 const FORMAT_HELP: &str = "expected whole seconds (`300`) or a duration string such as `\"90s\"`, `\"5m\"`, `\"1h30m\"` or `\"250ms\"`";
 
 /// Reads a duration option's value; `name` is the option, for messages.
-pub(crate) fn parse(name: &str, value: &Expr, errors: &mut Errors) -> Option<DurationValue> {
+fn parse(name: &str, value: &Expr, errors: &mut Errors) -> Option<DurationValue> {
     let parsed = match value {
         Expr::Lit(ExprLit {
             lit: Lit::Int(int), ..

@@ -5,9 +5,53 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{
-    AttrStyle, Attribute, FnArg, GenericArgument, Ident, ItemFn, Pat, PatType, PathArguments,
-    ReturnType, Signature, Type, TypePath,
+    AttrStyle, Attribute, Block, FnArg, GenericArgument, Ident, ItemFn, Pat, PatType,
+    PathArguments, ReturnType, Signature, Type, TypePath,
 };
+
+use super::async_trait::{self, AsyncTraitBody};
+use super::errors::Errors;
+use super::pipeline::Macro;
+
+/// The decorated function, checked to be an `async fn` the macro can wrap.
+pub(crate) struct AsyncFn {
+    pub(crate) func: ItemFn,
+    /// Set when `#[async_trait]` already rewrote the method: the macro wraps its inner future.
+    pub(crate) async_trait: Option<AsyncTraitBody>,
+    /// What the future returns, or `None` for `()`.
+    pub(crate) output: Option<Type>,
+}
+
+impl AsyncFn {
+    /// Reports a function that is not `async` (nor rewritten by `#[async_trait]`), or is
+    /// variadic: `.await` needs a future, and a variadic one cannot be called again.
+    pub(crate) fn check(func: ItemFn, tool: &Macro, errors: &mut Errors) -> Self {
+        let async_trait = async_trait::detect(&func);
+        if func.sig.asyncness.is_none() && async_trait.is_none() {
+            errors.at(
+                func.sig.fn_token.span,
+                format!(
+                    "`#[{}]` needs an `async fn`: {} is consulted with `.await`",
+                    tool.name, tool.consults
+                ),
+            );
+        }
+        if let Some(variadic) = &func.sig.variadic {
+            errors.spanned(
+                variadic,
+                format!("`#[{}]` does not support variadic functions", tool.name),
+            );
+        }
+        let output = async_trait
+            .as_ref()
+            .map_or_else(|| declared_output(&func), |body| Some(body.output.clone()));
+        Self {
+            func,
+            async_trait,
+            output,
+        }
+    }
+}
 
 /// A named parameter (not the receiver), as placeholders can name it.
 pub(crate) struct Param<'a> {
@@ -36,20 +80,48 @@ pub(crate) fn has_receiver(func: &ItemFn) -> bool {
 
 /// Outer attributes (re-emitted on the function) and inner ones (`#![...]`, kept at the top
 /// of the new body).
-pub(crate) fn split_attrs(attrs: &[Attribute]) -> (Vec<&Attribute>, Vec<&Attribute>) {
+fn split_attrs(attrs: &[Attribute]) -> (Vec<&Attribute>, Vec<&Attribute>) {
     attrs
         .iter()
         .partition(|attr| matches!(attr.style, AttrStyle::Outer))
 }
 
 /// The declared return type, or `None` for `()`.
-pub(crate) fn declared_output(func: &ItemFn) -> Option<Type> {
+fn declared_output(func: &ItemFn) -> Option<Type> {
     match &func.sig.output {
         ReturnType::Default => None,
         ReturnType::Type(_, ty) => match &**ty {
             Type::Tuple(tuple) if tuple.elems.is_empty() => None,
             ty => Some(ty.clone()),
         },
+    }
+}
+
+/// The function with attributes, visibility and signature as written, and its body replaced by
+/// `body(original)`: the function's own, or for an `#[async_trait]` method that of the async
+/// block it boxes, which keeps the parameters (and `self`) in scope.
+pub(crate) fn with_body(
+    func: &ItemFn,
+    async_trait: Option<&AsyncTraitBody>,
+    body: impl FnOnce(&Block) -> TokenStream,
+) -> TokenStream {
+    let (outer, inner) = split_attrs(&func.attrs);
+    let vis = &func.vis;
+    let sig = &func.sig;
+    let body = match async_trait {
+        None => body(&func.block),
+        Some(async_trait) => {
+            let stmts = body(&async_trait.future.block);
+            let call = async_trait.with_block(syn::parse_quote!({ #stmts }));
+            quote!(#call)
+        }
+    };
+    quote! {
+        #(#outer)*
+        #vis #sig {
+            #(#inner)*
+            #body
+        }
     }
 }
 

@@ -3,32 +3,48 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
-use syn::{FnArg, Ident, ItemFn, Pat, PatType, Path};
+use syn::{FnArg, Ident, ItemFn, Member, Pat, PatType, Path};
 
 use super::errors::{Errors, one_of, suggest};
 use super::item_fn::{Param, has_receiver, named_params};
 use super::key_template::{KeyTemplate, Placeholder, Segment};
 
-/// One step of building the key.
+/// One step of building the key, as checked against the function; [`build`] turns the pieces
+/// into code.
 pub(crate) enum KeyPiece {
     /// Text appended as it is.
-    Literal(TokenStream),
-    /// A value appended in its escaped key form. `span` is where a missing `KeyPart` bound is
-    /// reported: the parameter's type, or the template for a field path.
-    Value { expr: TokenStream, span: Span },
+    Literal(String),
+    /// `module::path::fn_name`, where the function is: the default key's prefix.
+    FunctionPath(String),
+    /// `root.field.field` appended in its escaped key form; `root` is a parameter or `self`.
+    /// `span` is where a missing `KeyPart` bound is reported: the parameter's name, or the
+    /// template for a field path.
+    Value {
+        root: Ident,
+        fields: Vec<Member>,
+        span: Span,
+    },
 }
 
-/// The pieces of a `key = "..."` template, each placeholder resolved against the parameters.
-pub(crate) fn template_key(
-    template: &KeyTemplate,
+/// The pieces of the key: the `key = "..."` template's, or the default key's.
+pub(crate) fn pieces(
+    template: Option<&KeyTemplate>,
     func: &ItemFn,
     errors: &mut Errors,
 ) -> Vec<KeyPiece> {
+    match template {
+        Some(template) => template_key(template, func, errors),
+        None => default_key(func, errors),
+    }
+}
+
+/// The pieces of a `key = "..."` template, each placeholder resolved against the parameters.
+fn template_key(template: &KeyTemplate, func: &ItemFn, errors: &mut Errors) -> Vec<KeyPiece> {
     let params = named_params(func);
     let mut pieces = Vec::new();
     for segment in &template.segments {
         match segment {
-            Segment::Literal(text) => pieces.push(KeyPiece::Literal(quote!(#text))),
+            Segment::Literal(text) => pieces.push(KeyPiece::Literal(text.clone())),
             Segment::Placeholder(placeholder) => {
                 if let Some(piece) = resolve(placeholder, template, func, &params, errors) {
                     pieces.push(piece);
@@ -49,13 +65,14 @@ fn resolve(
     // At the template, but resolved as generated code: rustc then reports e.g. an unknown
     // field at the template without suggesting to rewrite the whole literal.
     let span = Span::call_site().located_at(template.lit.span());
-    let fields = placeholder
+    let fields: Vec<Member> = placeholder
         .fields
         .iter()
         .map(|field| match field.parse::<u32>() {
-            Ok(index) => syn::Member::Unnamed(syn::Index { index, span }),
-            Err(_) => syn::Member::Named(Ident::new(field, span)),
-        });
+            Ok(index) => Member::Unnamed(syn::Index { index, span }),
+            Err(_) => Member::Named(Ident::new(field, span)),
+        })
+        .collect();
     if placeholder.root == "self" {
         if !has_receiver(func) {
             errors.at(
@@ -67,9 +84,9 @@ fn resolve(
             );
             return None;
         }
-        let this = syn::Token![self](span);
         return Some(KeyPiece::Value {
-            expr: quote!(#this #(.#fields)*),
+            root: Ident::new("self", span),
+            fields,
             span,
         });
     }
@@ -93,41 +110,35 @@ fn resolve(
         errors.at(span, message);
         return None;
     };
-    if placeholder.fields.is_empty() {
+    if fields.is_empty() {
         // A missing `KeyPart` is reported at the parameter's name in the signature.
-        let ident = param.ident;
         Some(KeyPiece::Value {
-            expr: quote!(#ident),
-            span: ident.span(),
+            root: param.ident.clone(),
+            fields,
+            span: param.ident.span(),
         })
     } else {
-        let mut ident = param.ident.clone();
-        ident.set_span(span);
-        Some(KeyPiece::Value {
-            expr: quote!(#ident #(.#fields)*),
-            span,
-        })
+        let mut root = param.ident.clone();
+        root.set_span(span);
+        Some(KeyPiece::Value { root, fields, span })
     }
 }
 
 /// `module::path::fn_name` then `:` and the key form of each argument; the receiver is left
 /// out (instances do not have a key form; use `<self.field>` in a template).
-pub(crate) fn default_key(func: &ItemFn, errors: &mut Errors) -> Vec<KeyPiece> {
-    let name = func.sig.ident.to_string();
-    let mut pieces = vec![KeyPiece::Literal(quote!(
-        ::core::concat!(::core::module_path!(), "::", #name)
-    ))];
+fn default_key(func: &ItemFn, errors: &mut Errors) -> Vec<KeyPiece> {
+    let mut pieces = vec![KeyPiece::FunctionPath(func.sig.ident.to_string())];
     for input in &func.sig.inputs {
         let FnArg::Typed(PatType { pat, .. }) = input else {
             continue;
         };
         match &**pat {
             Pat::Ident(pat) if pat.subpat.is_none() => {
-                let ident = &pat.ident;
-                pieces.push(KeyPiece::Literal(quote!(":")));
+                pieces.push(KeyPiece::Literal(":".to_owned()));
                 pieces.push(KeyPiece::Value {
-                    expr: quote!(#ident),
-                    span: ident.span(),
+                    root: pat.ident.clone(),
+                    fields: Vec::new(),
+                    span: pat.ident.span(),
                 });
             }
             other => errors.spanned(
@@ -144,9 +155,13 @@ pub(crate) fn default_key(func: &ItemFn, errors: &mut Errors) -> Vec<KeyPiece> {
 pub(crate) fn build(krate: &Path, key: &Ident, pieces: &[KeyPiece]) -> TokenStream {
     let pushes = pieces.iter().map(|piece| match piece {
         KeyPiece::Literal(text) => quote!(#key.push_literal(#text);),
-        KeyPiece::Value { expr, span } => {
+        KeyPiece::FunctionPath(name) => quote! {
+            #key.push_literal(::core::concat!(::core::module_path!(), "::", #name));
+        },
+        KeyPiece::Value { root, fields, span } => {
+            let value = quote!(#root #(.#fields)*);
             // Spanned so that a value without `KeyPart` is reported at the parameter.
-            quote_spanned!(*span=> #krate::__private::KeyBuf::push_part(&mut #key, &#expr);)
+            quote_spanned!(*span=> #krate::__private::KeyBuf::push_part(&mut #key, &#value);)
         }
     });
     quote! {

@@ -9,4 +9,5 @@ pub(crate) mod errors;
 pub(crate) mod item_fn;
 pub(crate) mod key;
 pub(crate) mod key_template;
+pub(crate) mod options;
 pub(crate) mod pipeline;

@@ -7,16 +7,26 @@ use quote::quote;
 use syn::ItemFn;
 
 use super::errors::{Errors, with_error};
+use super::item_fn::AsyncFn;
+
+/// Which macro runs, for the messages of the steps they share.
+pub(crate) struct Macro {
+    /// `cached`, as in `#[cached]`.
+    pub(crate) name: &'static str,
+    /// What the generated code consults with `.await`: "the cache".
+    pub(crate) consults: &'static str,
+}
 
 /// Runs `#[name]` on `item`. `CACHE_MACROS_DEBUG` set in the environment prints expansions.
 pub(crate) fn run<Args, Model>(
-    name: &str,
+    tool: &Macro,
     args: TokenStream,
     item: TokenStream,
     parse: impl FnOnce(TokenStream, &mut Errors) -> Args,
-    validate: impl FnOnce(Args, ItemFn, &mut Errors) -> Option<Model>,
+    validate: impl FnOnce(Args, AsyncFn, &mut Errors) -> Option<Model>,
     expand: impl FnOnce(&Model) -> TokenStream,
 ) -> TokenStream {
+    let name = tool.name;
     let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
         Err(error) => {
@@ -29,7 +39,8 @@ pub(crate) fn run<Args, Model>(
     };
     let mut errors = Errors::new();
     let args = parse(args, &mut errors);
-    let model = validate(args, func.clone(), &mut errors);
+    let checked = AsyncFn::check(func.clone(), tool, &mut errors);
+    let model = validate(args, checked, &mut errors);
     let expanded = match (errors.finish(), model) {
         (Ok(()), Some(model)) => expand(&model),
         (Err(error), _) => with_error(quote!(#func), error),

@@ -5,13 +5,12 @@
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
-use syn::{Expr, ExprLit, ExprPath, ExprUnary, Ident, Lit, LitStr, Path, UnOp};
+use syn::{Expr, ExprLit, ExprPath, ExprUnary, Ident, Lit, UnOp};
 
-use crate::common::attr::{Opt, RawOption, RawOptions, require_value, set_once, unknown_option};
-use crate::common::crate_path;
+use crate::common::attr::{Opt, RawOption, parse_options, require_value, set_once, unknown_option};
 use crate::common::duration::{self, DurationValue};
 use crate::common::errors::{Errors, one_of, suggest};
-use crate::common::key_template::{self, KeyTemplate};
+use crate::common::options::SharedOptions;
 
 /// Every option `#[rate_limited]` accepts, in the order the docs list them.
 pub(crate) const OPTIONS: &[&str] = &[
@@ -90,6 +89,7 @@ pub(crate) enum Fail {
 }
 
 /// A `u32` option: a literal the macro checks, or a constant expression left to the compiler.
+#[derive(Clone)]
 pub(crate) enum Count {
     Literal { value: u32, span: Span },
     Expr(Expr),
@@ -114,7 +114,8 @@ impl Count {
 /// The options as written, each with its keyword.
 #[derive(Default)]
 pub(crate) struct Args {
-    pub(crate) key: Option<Opt<KeyTemplate>>,
+    /// `key`, `backend`, `timeout` and `crate`.
+    pub(crate) shared: SharedOptions,
     pub(crate) limit: Option<Opt<Count>>,
     pub(crate) window: Option<Opt<DurationValue>>,
     pub(crate) algorithm: Option<Opt<Algorithm>>,
@@ -122,9 +123,6 @@ pub(crate) struct Args {
     pub(crate) cost: Option<Opt<Count>>,
     pub(crate) wait: Option<Opt<DurationValue>>,
     pub(crate) fail: Option<Opt<Fail>>,
-    pub(crate) backend: Option<Opt<Expr>>,
-    pub(crate) timeout: Option<Opt<DurationValue>>,
-    pub(crate) krate: Option<Opt<Path>>,
     /// Where "missing option" errors point: the options as written, or the attribute.
     pub(crate) span: Option<TokenStream>,
     /// Whether the options parsed (missing options are not reported after a syntax error).
@@ -142,7 +140,7 @@ impl Args {
             span: (!tokens.is_empty()).then(|| tokens.clone()),
             ..Self::default()
         };
-        let Some(RawOptions(options)) = errors.handle(syn::parse2::<RawOptions>(tokens)) else {
+        let Some(options) = parse_options(tokens, errors) else {
             return args;
         };
         args.parsed = true;
@@ -158,28 +156,19 @@ impl Args {
         if let Some(known) = OPTIONS.iter().find(|known| **known == name) {
             self.written.push(known);
         }
+        if self.shared.read(&option, "\"search:<user_id>\"", errors) {
+            return;
+        }
         match name.as_str() {
-            // key = "search:<user_id>"
-            "key" => {
-                let template = crate::common::attr::string(&option, "\"search:<user_id>\"", errors)
-                    .and_then(|lit: LitStr| errors.handle(key_template::parse(&lit)));
-                if let Some(template) = template {
-                    set_once(&mut self.key, keyword, template, errors);
-                }
-            }
             // limit = 10 | limit = MAX_SEARCHES
             "limit" => {
-                if let Some(limit) = require_value(&option, "10", errors)
-                    .and_then(|value| count("limit", value, 1, errors))
-                {
+                if let Some(limit) = count(&option, "10", errors) {
                     set_once(&mut self.limit, keyword, limit, errors);
                 }
             }
             // window = 60 | window = "1m" | window = CONST_DURATION
             "window" => {
-                if let Some(window) = require_value(&option, "60", errors)
-                    .and_then(|value| duration::parse("window", value, errors))
-                {
+                if let Some(window) = duration::option(&option, "60", errors) {
                     set_once(&mut self.window, keyword, window, errors);
                 }
             }
@@ -193,25 +182,19 @@ impl Args {
             }
             // burst = 5
             "burst" => {
-                if let Some(burst) = require_value(&option, "5", errors)
-                    .and_then(|value| count("burst", value, 1, errors))
-                {
+                if let Some(burst) = count(&option, "5", errors) {
                     set_once(&mut self.burst, keyword, burst, errors);
                 }
             }
             // cost = 2
             "cost" => {
-                if let Some(cost) = require_value(&option, "1", errors)
-                    .and_then(|value| count("cost", value, 1, errors))
-                {
+                if let Some(cost) = count(&option, "1", errors) {
                     set_once(&mut self.cost, keyword, cost, errors);
                 }
             }
             // wait = "2s"
             "wait" => {
-                if let Some(wait) = require_value(&option, "\"2s\"", errors)
-                    .and_then(|value| duration::parse("wait", value, errors))
-                {
+                if let Some(wait) = duration::option(&option, "\"2s\"", errors) {
                     set_once(&mut self.wait, keyword, wait, errors);
                 }
             }
@@ -221,41 +204,6 @@ impl Args {
                     require_value(&option, "open", errors).and_then(|value| fail(value, errors))
                 {
                     set_once(&mut self.fail, keyword, fail, errors);
-                }
-            }
-            // backend = "primary" | backend = PRIMARY (a `&'static str` constant)
-            "backend" => {
-                let Some(backend) = require_value(&option, "\"name\"", errors) else {
-                    return;
-                };
-                if let Expr::Lit(ExprLit {
-                    lit: Lit::Str(name),
-                    ..
-                }) = backend
-                    && name.value().is_empty()
-                {
-                    errors.spanned(
-                        name,
-                        "the backend name is empty; name a backend given to `register_backend`",
-                    );
-                    return;
-                }
-                set_once(&mut self.backend, keyword, backend.clone(), errors);
-            }
-            // timeout = "200ms"
-            "timeout" => {
-                if let Some(timeout) = require_value(&option, "\"200ms\"", errors)
-                    .and_then(|value| duration::parse("timeout", value, errors))
-                {
-                    set_once(&mut self.timeout, keyword, timeout, errors);
-                }
-            }
-            // crate = "my_cache"
-            "crate" => {
-                if let Some(path) = require_value(&option, "\"my_cache\"", errors)
-                    .and_then(|value| crate_path::parse(value, errors))
-                {
-                    set_once(&mut self.krate, keyword, path, errors);
                 }
             }
             _ => {
@@ -270,18 +218,14 @@ impl Args {
     pub(crate) fn missing(&self, name: &str) -> bool {
         self.parsed && !self.written.contains(&name)
     }
-
-    /// The runtime path: `crate = ...` or `::cache_core`.
-    pub(crate) fn crate_path(&self) -> Path {
-        self.krate
-            .as_ref()
-            .map_or_else(crate_path::default_path, |krate| krate.value.clone())
-    }
 }
 
-/// A `u32` option of at least `min`: an unsuffixed (or `u32`) integer literal, or a constant
+/// A `u32` option of at least 1: an unsuffixed (or `u32`) integer literal, or a constant
 /// expression of type `u32`.
-fn count(name: &str, value: &Expr, min: u32, errors: &mut Errors) -> Option<Count> {
+fn count(option: &RawOption, example: &str, errors: &mut Errors) -> Option<Count> {
+    const MIN: u32 = 1;
+    let name = &option.name;
+    let value = require_value(option, example, errors)?;
     match value {
         Expr::Lit(ExprLit {
             lit: Lit::Int(int), ..
@@ -291,8 +235,8 @@ fn count(name: &str, value: &Expr, min: u32, errors: &mut Errors) -> Option<Coun
                 return None;
             }
             match int.base10_parse::<u32>() {
-                Ok(count) if count < min => {
-                    errors.spanned(int, format!("`{name}` must be at least {min}"));
+                Ok(count) if count < MIN => {
+                    errors.spanned(int, format!("`{name}` must be at least {MIN}"));
                     None
                 }
                 Ok(count) => Some(Count::Literal {

@@ -30,11 +30,11 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{Block, Ident};
+use syn::{Block, Ident, Path};
 
-use super::args::Fail;
+use super::args::{Count, Fail};
 use super::validate::RateLimited;
-use crate::common::item_fn::{erase_impl_trait, fake_return_edge, split_attrs, static_local};
+use crate::common::item_fn::{erase_impl_trait, fake_return_edge, static_local, with_body};
 use crate::common::{crate_path, key};
 
 /// Generated locals: `Span::mixed_site()` keeps them apart from the user's names.
@@ -60,55 +60,36 @@ impl Names {
 /// The user's function: attributes, visibility and signature as written, new body.
 pub(crate) fn expand(model: &RateLimited) -> TokenStream {
     let names = Names::new();
-    let func = &model.func;
-    let (outer, inner) = split_attrs(&func.attrs);
-    let vis = &func.vis;
-    let sig = &func.sig;
     let limiter = limiter(model, &names);
     let check = check(model, &names);
-    let body = match &model.async_trait {
-        None => {
-            let run = run_body(model, &names, &func.block);
+    // `{ limiter; check; async move { original }.await }`
+    with_body(
+        &model.target.func,
+        model.target.async_trait.as_ref(),
+        |original| {
+            let run = run_body(model, &names, original);
             quote! {
                 #limiter
                 #check
                 #run
             }
-        }
-        Some(async_trait) => {
-            // `Box::pin(async move { limiter; check; async move { original }.await })`
-            let run = run_body(model, &names, &async_trait.future.block);
-            let block: Block = syn::parse_quote!({
-                #limiter
-                #check
-                #run
-            });
-            let call = async_trait.with_block(block);
-            quote!(#call)
-        }
-    };
-    quote! {
-        #(#outer)*
-        #vis #sig {
-            #(#inner)*
-            #body
-        }
-    }
+        },
+    )
 }
 
 /// `let __cache_limiter = &RateLimiter::new(..);`, a `static` (see [`static_local`]) evaluated
 /// at compile time: the policy is checked there too, so constants the macro cannot read are
 /// still rejected by the compiler.
 fn limiter(model: &RateLimited, names: &Names) -> TokenStream {
-    let krate = &model.krate;
+    let krate = &model.target.krate;
     let private = quote!(#krate::__private);
-    let policy = &model.policy;
-    let cost = &model.cost;
+    let policy = policy(model);
+    let cost = cost(model);
     // Every token at the `cost` option, where a cost that can never pass is then reported.
     let at_cost = model.cost_span;
     let checked =
         crate_path::respan_tokens(quote!(#private::checked_cost(#policy, #cost)), at_cost);
-    let new = match &model.backend {
+    let new = match &model.target.backend {
         None => quote!(#private::RateLimiter::new(#checked)),
         Some(backend) => {
             let backend = quote_spanned!(backend.span()=> #backend);
@@ -119,10 +100,10 @@ fn limiter(model: &RateLimited, names: &Names) -> TokenStream {
         Fail::Open => TokenStream::new(),
         Fail::Closed => quote!(.failure_mode(#private::FailureMode::Closed)),
     };
-    let timeout = model
-        .timeout
-        .as_ref()
-        .map(|timeout| quote!(.timeout(#timeout)));
+    let timeout = model.target.timeout.as_ref().map(|timeout| {
+        let timeout = timeout.to_tokens(krate);
+        quote!(.timeout(#timeout))
+    });
     static_local(
         &names.limiter,
         &quote!(#private::RateLimiter),
@@ -130,10 +111,65 @@ fn limiter(model: &RateLimited, names: &Names) -> TokenStream {
     )
 }
 
+/// `RateLimitPolicy::<algorithm>(limit, window)` plus `.burst(b)`, each value passed through
+/// its compile-time check.
+fn policy(model: &RateLimited) -> TokenStream {
+    let krate = &model.target.krate;
+    let policy = &model.policy;
+    let limit = count_tokens(&policy.limit);
+    let algorithm = Ident::new(policy.algorithm.variant(), Span::call_site());
+    let checked_limit = checked(
+        krate,
+        "checked_limit",
+        quote!(#limit, #krate::__private::Algorithm::#algorithm),
+        policy.limit.span(),
+    );
+    let checked_window = checked(
+        krate,
+        "checked_window",
+        policy.window.to_tokens(krate),
+        policy.window_span,
+    );
+    let constructor = Ident::new(policy.algorithm.constructor(), Span::call_site());
+    let burst = policy.burst.as_ref().map(|burst| {
+        let checked_burst = checked(krate, "checked_burst", count_tokens(burst), burst.span());
+        quote!(.burst(#checked_burst))
+    });
+    quote! {
+        #krate::__private::RateLimitPolicy::#constructor(
+            #checked_limit,
+            #checked_window,
+        ) #burst
+    }
+}
+
+/// The cost, a `u32`.
+fn cost(model: &RateLimited) -> TokenStream {
+    model
+        .cost
+        .as_ref()
+        .map_or_else(|| quote!(1_u32), count_tokens)
+}
+
+/// `krate::__private::name(args)`, a compile-time check, with the call's own tokens at `span`
+/// (resolved at the call site): the compiler reports a failed check there.
+fn checked(krate: &Path, name: &str, args: TokenStream, span: Span) -> TokenStream {
+    let name = Ident::new(name, Span::call_site());
+    let function = crate_path::respan_tokens(quote!(#krate::__private::#name), span);
+    quote_spanned!(span=> #function(#args))
+}
+
+fn count_tokens(count: &Count) -> TokenStream {
+    match count {
+        Count::Literal { value, span } => quote_spanned!(*span=> #value),
+        Count::Expr(expr) => quote_spanned!(expr.span()=> #expr),
+    }
+}
+
 /// Builds the key by reference, asks the limiter (or waits), and returns
 /// `Err(E::from(RateLimited))` when the call is denied.
 fn check(model: &RateLimited, names: &Names) -> TokenStream {
-    let krate = &model.krate;
+    let krate = &model.target.krate;
     let private = quote!(#krate::__private);
     let Names {
         limiter,
@@ -141,10 +177,13 @@ fn check(model: &RateLimited, names: &Names) -> TokenStream {
         denied,
         ..
     } = names;
-    let build = key::build(krate, key, &model.key);
-    let cost = &model.cost;
+    let build = key::build(krate, key, &model.target.key);
+    let cost = cost(model);
     let wait = match &model.wait {
-        Some(wait) => quote!(#private::Some(#wait)),
+        Some(wait) => {
+            let wait = wait.to_tokens(krate);
+            quote!(#private::Some(#wait))
+        }
         None => quote!(#private::None),
     };
     // Every token at `E`, where a missing `From<RateLimited>` is then reported; the local

@@ -8,11 +8,14 @@ mod validate;
 
 use proc_macro2::TokenStream;
 
-use crate::common::pipeline;
+use crate::common::pipeline::{self, Macro};
 
 pub(crate) fn rate_limited(args: TokenStream, item: TokenStream) -> TokenStream {
     pipeline::run(
-        "rate_limited",
+        &Macro {
+            name: "rate_limited",
+            consults: "the limiter",
+        },
         args,
         item,
         args::Args::parse,
