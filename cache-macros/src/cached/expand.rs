@@ -9,13 +9,13 @@
 //! ```text
 //! async fn get_user(id: u64) -> Result<User, DbError> {
 //!     let __cache_site: &'static Site = {        // out of the parameters' scope
-//!         static __CACHE_STATIC: Site = Site::new(SiteConfig {
+//!         static __CACHE_SITE: Site = Site::new(SiteConfig {
 //!             name: concat!(module_path!(), "::", "get_user"),
 //!             backend: None,
 //!             ttl: Some(300s),
 //!             timeout: None,
 //!         });
-//!         &__CACHE_STATIC
+//!         &__CACHE_SITE
 //!     };
 //!     let mut __cache_key = KeyBuf::new();          // built by reference, before the body moves anything
 //!     __cache_key.push_literal("user:");
@@ -135,7 +135,7 @@ fn site(cached: &Cached, names: &Names) -> TokenStream {
             timeout: #timeout,
         })
     };
-    static_local(&names.site, &quote!(#private::Site), &init)
+    static_local(&names.site, "__CACHE_SITE", &quote!(#private::Site), &init)
 }
 
 /// `__private::cached(site, key, shape, run).await`.

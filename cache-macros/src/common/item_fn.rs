@@ -147,12 +147,18 @@ pub(crate) fn fake_return_edge(ret: &Type, fake: &Ident) -> TokenStream {
     }
 }
 
-/// `let <local>: &'static <ty> = { static __CACHE_STATIC: <ty> = <init>; &__CACHE_STATIC };`.
-/// Items are not hygienic: a `static` in the body's own scope would clash with a parameter of
-/// the same name ("let bindings cannot shadow statics"), so it sits in a block of its own, out
-/// of the parameters' scope, and the body reaches it through a hygienic local.
-pub(crate) fn static_local(local: &Ident, ty: &TokenStream, init: &TokenStream) -> TokenStream {
-    let name = Ident::new("__CACHE_STATIC", Span::mixed_site());
+/// `let <local>: &'static <ty> = { static <name>: <ty> = <init>; &<name> };`. Items are not
+/// hygienic: a `static` in the body's own scope would clash with a parameter of the same name
+/// ("let bindings cannot shadow statics"), so it sits in a block of its own, out of the
+/// parameters' scope, and the body reaches it through a hygienic local. `name` is what the
+/// compiler calls the static when evaluating it fails.
+pub(crate) fn static_local(
+    local: &Ident,
+    name: &str,
+    ty: &TokenStream,
+    init: &TokenStream,
+) -> TokenStream {
+    let name = Ident::new(name, Span::mixed_site());
     quote! {
         let #local: &'static #ty = {
             static #name: #ty = #init;

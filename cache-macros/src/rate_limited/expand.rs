@@ -9,11 +9,11 @@
 //! ```text
 //! async fn search(user_id: u64, q: &str) -> Result<Vec<Hit>, ApiError> {
 //!     let __cache_limiter: &'static RateLimiter = { // out of the parameters' scope
-//!         static __CACHE_STATIC: RateLimiter = RateLimiter::new(checked_cost(
+//!         static __CACHE_LIMITER: RateLimiter = RateLimiter::new(checked_cost(
 //!             RateLimitPolicy::gcra(checked_limit(10, Gcra), checked_window(60s)),
 //!             1,                                    // each check spanned at its option
 //!         ));
-//!         &__CACHE_STATIC
+//!         &__CACHE_LIMITER
 //!     };
 //!     {
 //!         let mut __cache_key = KeyBuf::new();      // built by reference
@@ -106,6 +106,7 @@ fn limiter(model: &RateLimited, names: &Names) -> TokenStream {
     });
     static_local(
         &names.limiter,
+        "__CACHE_LIMITER",
         &quote!(#private::RateLimiter),
         &quote!(#new #fail #timeout),
     )

@@ -1,17 +1,18 @@
 //! Parameters named like everything the expansion generates are neither captured nor refused:
-//! generated locals are hygienic, and the generated `static` is out of the parameters' scope.
+//! generated locals are hygienic, and the generated `static` is out of the parameters' scope;
+//! `__cache_arg<n>` is how the refresh companion names a pattern parameter.
 #![deny(warnings, clippy::all)]
 #![allow(non_snake_case)]
 
 use cache_core::{MemoryBackend, cached, with_backend};
 
 #[cached(
-    key = "hygiene:<__CACHE_SITE>:<__CACHE_STATIC>:<__cache_site>:<__cache_key>",
+    key = "hygiene:<__CACHE_SITE>:<__cache_arg1>:<__cache_site>:<__cache_key>",
     unless = |value: &u64| *value == 0
 )]
 async fn generated_names(
     __CACHE_SITE: u64,
-    __CACHE_STATIC: u64,
+    __cache_arg1: u64,
     __cache_site: u64,
     __cache_key: u64,
     __cache_unless: u64,
@@ -21,7 +22,7 @@ async fn generated_names(
     (__cache_arg8, __cache_arg9): (u64, u64),
 ) -> u64 {
     __CACHE_SITE
-        + __CACHE_STATIC
+        + __cache_arg1
         + __cache_site
         + __cache_key
         + __cache_unless

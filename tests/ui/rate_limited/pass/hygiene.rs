@@ -15,20 +15,20 @@ impl From<RateLimited> for Limited {
 }
 
 #[rate_limited(
-    key = "hygiene:<__CACHE_LIMITER>:<__CACHE_STATIC>:<__cache_limiter>:<__cache_key>",
+    key = "hygiene:<__CACHE_LIMITER>:<__cache_arg1>:<__cache_limiter>:<__cache_key>",
     limit = 1,
     window = 60
 )]
 async fn generated_names(
     __CACHE_LIMITER: u64,
-    __CACHE_STATIC: u64,
+    __cache_arg1: u64,
     __cache_limiter: u64,
     __cache_key: u64,
     __cache_denied: u64,
     __cache_fake_return: u64,
 ) -> Result<u64, Limited> {
     Ok(__CACHE_LIMITER
-        + __CACHE_STATIC
+        + __cache_arg1
         + __cache_limiter
         + __cache_key
         + __cache_denied
