@@ -29,11 +29,12 @@ pub(crate) fn run<Args, Model>(
     let name = tool.name;
     let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
-        Err(error) => {
-            let error = syn::Error::new(
+        Err(mut error) => {
+            // syn's error where syn found it, then what the attribute needs.
+            error.combine(syn::Error::new(
                 Span::call_site(),
-                format!("`#[{name}]` goes on an `async fn` with a body ({error})"),
-            );
+                format!("`#[{name}]` goes on an `async fn` with a body"),
+            ));
             return with_error(item, error);
         }
     };
