@@ -23,8 +23,10 @@ pub(crate) struct AsyncFn {
 }
 
 impl AsyncFn {
-    /// Reports a function that is not `async` (nor rewritten by `#[async_trait]`), or is
-    /// variadic: `.await` needs a future, and a variadic one cannot be called again.
+    /// Reports a function that is not `async` (nor rewritten by `#[async_trait]`): the
+    /// generated code awaits the runtime. Reports a variadic one too: only foreign functions
+    /// are, and syn parses them without a complaint the compiler would make later, far from
+    /// the attribute.
     pub(crate) fn check(func: ItemFn, tool: &Macro, errors: &mut Errors) -> Self {
         let async_trait = async_trait::detect(&func);
         if func.sig.asyncness.is_none() && async_trait.is_none() {
