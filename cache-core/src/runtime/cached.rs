@@ -25,7 +25,7 @@ use crate::Result;
 /// The whole cached call: hit → value; miss → one body run per key, stored and shared.
 pub async fn cached<R, Sh, Body, Fut>(site: &'static Site, key: &str, shape: Sh, body: Body) -> R
 where
-    Sh: CacheShape<R>,
+    Sh: CacheShape<R, Value: Cacheable>,
     Body: FnOnce() -> Fut,
     Fut: Future<Output = R>,
 {
@@ -75,7 +75,7 @@ fn store_id(served: &Entry) -> usize {
 
 async fn miss<R, Sh, Body, Fut>(site: &'static Site, key: &str, shape: Sh, body: Body) -> R
 where
-    Sh: CacheShape<R>,
+    Sh: CacheShape<R, Value: Cacheable>,
     Body: FnOnce() -> Fut,
     Fut: Future<Output = R>,
 {
@@ -159,7 +159,7 @@ where
 /// was cached before: [`cached`] in refresh mode.
 async fn overwrite<R, Sh, Body, Fut>(site: &'static Site, key: &str, shape: Sh, body: Body) -> R
 where
-    Sh: CacheShape<R>,
+    Sh: CacheShape<R, Value: Cacheable>,
     Body: FnOnce() -> Fut,
     Fut: Future<Output = R>,
 {

@@ -7,19 +7,25 @@ use std::future::{Future, poll_fn};
 use std::pin::pin;
 
 thread_local! {
-    /// Set only while [`refresh`] polls its future for the first time: the first `cached`
-    /// call it reaches takes it, before that call runs anything, so nested cached calls in the
-    /// body (and every other task on the thread) see it unset.
+    /// Set only while [`refresh`] polls its future, until the first `cached` call it reaches
+    /// takes it (before that call runs anything), so nested cached calls in the body, and
+    /// every other task on the thread, see it unset. Not only the first poll: a
+    /// `#[rate_limited]` check in front of the cached call may have to wait first.
     static REFRESH: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Clears the flag when the first poll ends, even by a panic.
+/// Clears the flag when a poll ends, even by a panic.
 struct Armed;
 
 impl Armed {
     fn new() -> Self {
         REFRESH.with(|flag| flag.set(true));
         Self
+    }
+
+    /// Whether no `cached` call took the mode during this poll.
+    fn untaken(&self) -> bool {
+        REFRESH.with(Cell::get)
     }
 }
 
@@ -33,13 +39,15 @@ impl Drop for Armed {
 /// and overwrites the cached value with the result, if cacheable, instead of looking it up.
 pub async fn refresh<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    let mut first = true;
+    let mut pending = true;
     poll_fn(|cx| {
-        if std::mem::take(&mut first) {
-            let _armed = Armed::new();
+        if !pending {
             return future.as_mut().poll(cx);
         }
-        future.as_mut().poll(cx)
+        let armed = Armed::new();
+        let polled = future.as_mut().poll(cx);
+        pending = armed.untaken();
+        polled
     })
     .await
 }
@@ -68,7 +76,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn the_mode_is_set_for_the_first_poll_only_and_taken_once() {
+    async fn the_mode_is_taken_once() {
         let seen = refresh(async {
             let first = take();
             let second = take();
@@ -81,12 +89,31 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_later_poll_does_not_set_the_mode() {
+    async fn the_mode_waits_for_a_call_that_comes_after_a_wait() {
         let seen = refresh(async {
             tokio::task::yield_now().await;
-            take()
+            let first = take();
+            tokio::task::yield_now().await;
+            (first, is_set())
         })
         .await;
-        assert!(!seen);
+        assert_eq!(seen, (true, false));
+    }
+
+    #[tokio::test]
+    async fn the_mode_is_unset_between_polls() {
+        let mut outside = None;
+        let inner = async {
+            tokio::task::yield_now().await;
+        };
+        let polled = refresh(inner);
+        let mut polled = std::pin::pin!(polled);
+        std::future::poll_fn(|cx| {
+            let _ = polled.as_mut().poll(cx);
+            outside = Some(is_set());
+            std::task::Poll::Ready(())
+        })
+        .await;
+        assert_eq!(outside, Some(false));
     }
 }

@@ -13,9 +13,12 @@ pub trait Cacheable: Clone + Serialize + DeserializeOwned + Send + Sync + 'stati
 impl<T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static> Cacheable for T {}
 
 /// What of a function's result `R` is cached, and how a result is rebuilt from it.
+///
+/// The runtime asks for `Value: Cacheable` where it uses a shape, rather than here, so that a
+/// type that cannot be cached is reported with [`Cacheable`]'s own message.
 pub trait CacheShape<R> {
     /// The cached part: `Ok`'s value, `Some`'s value, or the whole value.
-    type Value: Cacheable;
+    type Value;
 
     /// The cacheable part of `result`, or `None` when it is not to be cached (an `Err`, a
     /// `None`, or a value an `unless` predicate vetoes).
@@ -42,7 +45,6 @@ impl<Store, Load> Shape<Store, Load> {
 
 impl<R, S, Store, Load> CacheShape<R> for Shape<Store, Load>
 where
-    S: Cacheable,
     Store: Fn(&R) -> Option<S>,
     Load: Fn(S) -> R,
 {
