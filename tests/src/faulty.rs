@@ -33,6 +33,7 @@ pub enum Fault {
 ///
 /// It has no in-process values (a remote store's shape: every read goes through `get`), and
 /// rate-limits through the memory backend's limiter behind the same gate.
+#[derive(Debug)]
 pub struct Faulty {
     inner: MemoryBackend,
     affected: Affected,

@@ -163,6 +163,7 @@ fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
 }
 
 /// One `redis-server` process on a free loopback port, killed and reaped on drop.
+#[derive(Debug)]
 pub struct RedisServer {
     child: Option<Child>,
     watchdog: Option<Child>,
@@ -352,6 +353,7 @@ fn ping(port: u16) -> bool {
 }
 
 /// A local Redis Cluster of three primaries and no replicas.
+#[derive(Debug)]
 pub struct RedisCluster {
     nodes: Vec<RedisServer>,
 }
@@ -429,6 +431,7 @@ impl RedisCluster {
 }
 
 /// A primary, one replica and one sentinel monitoring them as `mymaster`.
+#[derive(Debug)]
 pub struct SentinelSetup {
     /// The initial primary.
     pub master: RedisServer,

@@ -158,6 +158,7 @@ async fn const_options(id: u64) -> u64 {
     id
 }
 
+#[derive(Debug)]
 pub struct Repo {
     tenant: String,
     hits: u64,
@@ -231,6 +232,7 @@ impl Clone for Repo {
     }
 }
 
+#[derive(Debug)]
 pub struct Query {
     lang: String,
     page: (u32, u32),
@@ -246,6 +248,7 @@ pub trait Lookup {
     async fn lookup(&self, id: u64) -> Option<u64>;
 }
 
+#[derive(Debug)]
 pub struct Service {
     offset: u64,
 }

@@ -123,6 +123,7 @@ async fn alias(id: u64) -> app::Result<u64> {
 }
 
 /// A service.
+#[derive(Debug)]
 pub struct Service {
     tenant: String,
     calls: u64,
@@ -250,7 +251,7 @@ async fn shapes_run() {
         assert_eq!(service.find(1).await, Ok(2));
         let service = Arc::new(service);
         assert_eq!(Arc::clone(&service).by_arc().await, Ok(4));
-        let service = Arc::try_unwrap(service).ok().expect("one owner");
+        let service = Arc::try_unwrap(service).expect("one owner");
         assert_eq!(service.by_value().await, Ok("acme".to_owned()));
 
         assert_eq!(shadowed::shadowed(2).await, Ok(4));

@@ -72,6 +72,15 @@ where
     }
 }
 
+impl<K> std::fmt::Debug for RateLimitLayer<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key function has no `Debug`.
+        f.debug_struct("RateLimitLayer")
+            .field("limiter", &self.limiter)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<K> Clone for RateLimitLayer<K> {
     fn clone(&self) -> Self {
         Self {
@@ -98,6 +107,15 @@ pub struct RateLimit<S, K> {
     inner: S,
     limiter: Arc<RateLimiter>,
     key: Arc<K>,
+}
+
+impl<S: std::fmt::Debug, K> std::fmt::Debug for RateLimit<S, K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimit")
+            .field("inner", &self.inner)
+            .field("limiter", &self.limiter)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: Clone, K> Clone for RateLimit<S, K> {
