@@ -182,3 +182,37 @@ async fn concurrent_misses_in_different_backend_scopes_stay_apart() {
         "and stored into its own backend"
     );
 }
+
+#[derive(Debug)]
+pub struct Alpha;
+
+#[derive(Debug)]
+pub struct Beta;
+
+impl Alpha {
+    #[cached(key = "alpha:<id>")]
+    pub async fn get(&self, id: u64) -> u64 {
+        id
+    }
+}
+
+impl Beta {
+    #[cached(key = "beta:<id>")]
+    pub async fn get(&self, id: u64) -> u64 {
+        id + 1
+    }
+}
+
+/// `Alpha::get` and `Beta::get` in one module are two functions, counted apart.
+#[tokio::test]
+async fn methods_of_two_types_count_apart() {
+    with_backend(MemoryBackend::new(), async {
+        assert_eq!(Alpha.get(1).await, 1);
+        assert_eq!(Alpha.get(1).await, 1);
+        assert_eq!(Beta.get(1).await, 2);
+    })
+    .await;
+    let counts = |name: &str| cache_core::stats::snapshot(name).map(|s| (s.hits, s.misses));
+    assert_eq!(counts("cached_behaviour::Alpha::get"), Some((1, 1)));
+    assert_eq!(counts("cached_behaviour::Beta::get"), Some((0, 1)));
+}

@@ -12,6 +12,8 @@ use super::stats::{self, Counters};
 /// a `static` inside the function.
 pub struct Site {
     config: SiteConfig,
+    /// The method's type, for methods (see [`of`](Self::of)).
+    owner: OnceLock<&'static str>,
     state: OnceLock<SiteState>,
 }
 
@@ -30,6 +32,7 @@ pub struct SiteConfig {
 }
 
 pub(crate) struct SiteState {
+    name: &'static str,
     pub(crate) counters: &'static Counters,
     pub(crate) flights: Flights,
 }
@@ -48,14 +51,25 @@ impl Site {
     pub const fn new(config: SiteConfig) -> Self {
         Self {
             config,
+            owner: OnceLock::new(),
             state: OnceLock::new(),
         }
     }
 
-    /// The function's name, as its stats are counted under.
+    /// The site of a method of `T`: its stats are counted as `module::T::method`, so methods
+    /// of one name on two types in one module are two functions. Generated code for methods
+    /// calls it on every call; after the first it is one load.
+    #[inline]
+    pub fn of<T: ?Sized>(&'static self) -> &'static Self {
+        self.owner.get_or_init(short_type_name::<T>);
+        self
+    }
+
+    /// The function's name, as its stats are counted under: `module::path::function`, or
+    /// `module::path::Type::method` for a method.
     #[must_use]
     pub fn name(&self) -> &'static str {
-        self.config.name
+        self.state().name
     }
 
     pub(crate) fn ttl(&self) -> Option<Duration> {
@@ -70,9 +84,16 @@ impl Site {
 
     #[inline]
     pub(crate) fn state(&self) -> &SiteState {
-        self.state.get_or_init(|| SiteState {
-            counters: stats::handle(self.config.name),
-            flights: Flights::new(),
+        self.state.get_or_init(|| {
+            let name = match self.owner.get() {
+                Some(owner) => method_name(self.config.name, owner),
+                None => self.config.name,
+            };
+            SiteState {
+                name,
+                counters: stats::handle(name),
+                flights: Flights::new(),
+            }
         })
     }
 
@@ -90,5 +111,38 @@ impl Site {
         self.config
             .timeout
             .unwrap_or_else(settings::default_timeout)
+    }
+}
+
+/// `T`'s name without its path or generic arguments: `Repo` for `app::db::Repo<u32>`.
+fn short_type_name<T: ?Sized>() -> &'static str {
+    let full = std::any::type_name::<T>();
+    let path = full.split('<').next().unwrap_or(full);
+    path.rsplit("::").next().unwrap_or(path)
+}
+
+/// `module::Type::method` from `module::method` and `Type`. Made once per method site and
+/// kept for the life of the process, as stats names are.
+fn method_name(function: &str, owner: &str) -> &'static str {
+    let (module, method) = function.rsplit_once("::").unwrap_or(("", function));
+    let name = if module.is_empty() {
+        format!("{owner}::{method}")
+    } else {
+        format!("{module}::{owner}::{method}")
+    };
+    Box::leak(name.into_boxed_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_are_named_by_their_type() {
+        struct Repo<T>(T);
+        assert_eq!(short_type_name::<Repo<Vec<u8>>>(), "Repo");
+        assert_eq!(short_type_name::<str>(), "str");
+        assert_eq!(method_name("app::db::find", "Repo"), "app::db::Repo::find");
+        assert_eq!(method_name("find", "Repo"), "Repo::find");
     }
 }

@@ -147,6 +147,13 @@ fn call_runtime(
 ) -> TokenStream {
     let krate = &cached.target.krate;
     let Names { site, key, .. } = names;
+    // A method's stats are counted under its type too: `A::get` and `B::get` in one module are
+    // two functions.
+    let site = if has_receiver(&cached.target.func) {
+        quote!(#krate::__private::Site::of::<Self>(#site))
+    } else {
+        quote!(#site)
+    };
     quote!(#krate::__private::cached(#site, #key.as_str(), #shape, #run).await)
 }
 
