@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use cache_core::rate_limit::{
-    Algorithm, FailureMode, RateLimitDecision, RateLimitPolicy, RateLimiter, fixed_window, gcra,
-    sliding_log,
+    Algorithm, FailureMode, RateLimitDecision, RateLimitPolicy, RateLimiter, WindowParams,
+    fixed_window, gcra, sliding_log,
 };
 use cache_core::{Bytes, CacheBackend, ErrorKind, RateLimitStore};
 use cache_redis::{RedisBackend, RedisConfig};
@@ -208,22 +208,18 @@ impl Rng {
 /// The pure Rust algorithm with its own state, fed the server's arrival times.
 enum Model {
     Gcra(gcra::Gcra, Option<u64>),
-    FixedWindow(fixed_window::FixedWindow, Option<fixed_window::WindowState>),
-    SlidingLog(sliding_log::SlidingLog, VecDeque<u64>),
+    FixedWindow(WindowParams, Option<fixed_window::WindowState>),
+    SlidingLog(WindowParams, VecDeque<u64>),
 }
 
 impl Model {
     fn new(policy: &RateLimitPolicy) -> Self {
         match policy.algorithm() {
             Algorithm::Gcra => Self::Gcra(gcra::Gcra::from_policy(policy).unwrap(), None),
-            Algorithm::FixedWindow => Self::FixedWindow(
-                fixed_window::FixedWindow::from_policy(policy).unwrap(),
-                None,
-            ),
-            _ => Self::SlidingLog(
-                sliding_log::SlidingLog::from_policy(policy).unwrap(),
-                VecDeque::new(),
-            ),
+            Algorithm::FixedWindow => {
+                Self::FixedWindow(WindowParams::from_policy(policy).unwrap(), None)
+            }
+            _ => Self::SlidingLog(WindowParams::from_policy(policy).unwrap(), VecDeque::new()),
         }
     }
 

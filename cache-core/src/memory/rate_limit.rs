@@ -19,10 +19,10 @@ use hashbrown::HashTable;
 
 use super::cell_key::CellKey;
 use crate::key::glob_match;
-use crate::rate_limit::fixed_window::{self, FixedWindow, WindowState};
+use crate::rate_limit::fixed_window::{self, WindowState};
 use crate::rate_limit::gcra::{self, Gcra};
-use crate::rate_limit::sliding_log::{self, SlidingLog};
-use crate::rate_limit::{Algorithm, Outcome, RateLimitDecision, RateLimitPolicy};
+use crate::rate_limit::sliding_log;
+use crate::rate_limit::{Algorithm, Outcome, RateLimitDecision, RateLimitPolicy, WindowParams};
 use crate::util::clock;
 use crate::util::short_bytes;
 use crate::{Error, ErrorKind, Result};
@@ -124,16 +124,16 @@ fn wrong_state(key: &str, stored: Algorithm, wanted: Algorithm) -> Error {
 #[derive(Clone, Copy)]
 enum Params {
     Gcra(Gcra),
-    Window(FixedWindow),
-    Log(SlidingLog),
+    Window(WindowParams),
+    Log(WindowParams),
 }
 
 impl Params {
     fn of(policy: &RateLimitPolicy) -> Result<Self> {
         Ok(match policy.algorithm() {
             Algorithm::Gcra => Self::Gcra(Gcra::from_policy(policy)?),
-            Algorithm::FixedWindow => Self::Window(FixedWindow::from_policy(policy)?),
-            Algorithm::SlidingLog => Self::Log(SlidingLog::from_policy(policy)?),
+            Algorithm::FixedWindow => Self::Window(WindowParams::from_policy(policy)?),
+            Algorithm::SlidingLog => Self::Log(WindowParams::from_policy(policy)?),
         })
     }
 

@@ -18,10 +18,10 @@
 //! This is the arithmetic of `cache-redis/src/scripts/fixed_window.lua`, line for line.
 //!
 //! ```
-//! use cache_core::rate_limit::fixed_window::{self, FixedWindow};
+//! use cache_core::rate_limit::{WindowParams, fixed_window};
 //!
 //! // 3 per second.
-//! let params = FixedWindow::new(3, 1_000_000)?;
+//! let params = WindowParams::new(3, 1_000_000)?;
 //! let mut state = None;
 //! let mut allowed = Vec::new();
 //! for now in [0, 10, 20, 30, 999_999, 1_000_000] {
@@ -36,46 +36,8 @@
 //! ```
 
 use super::policy::cost_fits;
-use super::{Outcome, RateLimitDecision, RateLimitPolicy, micros, saturating_u32};
-use crate::{Error, ErrorKind, Result};
-
-/// The fixed window's parameters: the limit and the window in µs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FixedWindow {
-    limit: u32,
-    window_us: u64,
-}
-
-impl FixedWindow {
-    /// `limit` (at least 1) per `window_us` (at least 1); [`ErrorKind::InvalidInput`] otherwise.
-    pub fn new(limit: u32, window_us: u64) -> Result<Self> {
-        if limit == 0 || window_us == 0 {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                "a fixed window needs a limit and a window of at least 1",
-            ));
-        }
-        Ok(Self { limit, window_us })
-    }
-
-    /// The limit and window of `policy`, after [validating](RateLimitPolicy::validate) it.
-    pub fn from_policy(policy: &RateLimitPolicy) -> Result<Self> {
-        policy.validate()?;
-        Self::new(policy.limit(), policy.window_us())
-    }
-
-    /// The limit per window.
-    #[must_use]
-    pub const fn limit(&self) -> u32 {
-        self.limit
-    }
-
-    /// The window, in µs.
-    #[must_use]
-    pub const fn window_us(&self) -> u64 {
-        self.window_us
-    }
-}
+use super::{Outcome, RateLimitDecision, WindowParams, micros, saturating_u32};
+use crate::Result;
 
 /// A fixed window's state: when the current window started (µs) and the cost admitted in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,24 +56,24 @@ pub struct WindowState {
 pub fn decide(
     state: Option<WindowState>,
     now_us: u64,
-    params: &FixedWindow,
+    params: &WindowParams,
     cost: u32,
 ) -> Result<Outcome<WindowState>> {
-    cost_fits(cost, params.limit)?;
+    cost_fits(cost, params.limit())?;
     let now = now_us;
-    let limit = u64::from(params.limit);
+    let limit = u64::from(params.limit());
     let cost = u64::from(cost);
     let (start, count) = match state {
-        Some(state) if now < state.start_us.saturating_add(params.window_us) => {
+        Some(state) if now < state.start_us.saturating_add(params.window_us()) => {
             (state.start_us, state.count)
         }
         _ => (now, 0),
     };
-    let ends_in = start.saturating_add(params.window_us) - now;
+    let ends_in = start.saturating_add(params.window_us()) - now;
     let decision =
         |allowed, remaining: u64, retry_after: u64, reset_after: u64| RateLimitDecision {
             allowed,
-            limit: params.limit,
+            limit: params.limit(),
             remaining: saturating_u32(remaining),
             retry_after: micros(retry_after),
             reset_after: micros(reset_after),

@@ -55,12 +55,14 @@ pub mod http;
 mod limiter;
 mod policy;
 pub mod sliding_log;
+mod window_params;
 
 use std::time::Duration;
 
 pub use decision::{RateLimitDecision, RateLimited};
 pub use limiter::{DEFAULT_NAMESPACE, FailureMode, RateLimiter};
 pub use policy::{Algorithm, MAX_SLIDING_LOG_LIMIT, MAX_SPAN, RateLimitPolicy};
+pub use window_params::WindowParams;
 
 /// What one pure decision does: the [`RateLimitDecision`] and what to store.
 #[derive(Debug, Clone, PartialEq, Eq)]

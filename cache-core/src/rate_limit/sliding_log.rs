@@ -21,10 +21,10 @@
 //!
 //! ```
 //! use std::collections::VecDeque;
-//! use cache_core::rate_limit::sliding_log::{self, SlidingLog};
+//! use cache_core::rate_limit::{WindowParams, sliding_log};
 //!
 //! // 2 per 100 ms.
-//! let params = SlidingLog::new(2, 100_000)?;
+//! let params = WindowParams::new(2, 100_000)?;
 //! let mut log = VecDeque::new();
 //! assert!(sliding_log::decide(&mut log, 0, &params, 1)?.decision.allowed);
 //! assert!(sliding_log::decide(&mut log, 60_000, &params, 1)?.decision.allowed);
@@ -39,46 +39,8 @@
 use std::collections::VecDeque;
 
 use super::policy::cost_fits;
-use super::{Outcome, RateLimitDecision, RateLimitPolicy, micros, saturating_u32};
-use crate::{Error, ErrorKind, Result};
-
-/// The sliding log's parameters: the limit and the window in µs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SlidingLog {
-    limit: u32,
-    window_us: u64,
-}
-
-impl SlidingLog {
-    /// `limit` (at least 1) per `window_us` (at least 1); [`ErrorKind::InvalidInput`] otherwise.
-    pub fn new(limit: u32, window_us: u64) -> Result<Self> {
-        if limit == 0 || window_us == 0 {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                "a sliding log needs a limit and a window of at least 1",
-            ));
-        }
-        Ok(Self { limit, window_us })
-    }
-
-    /// The limit and window of `policy`, after [validating](RateLimitPolicy::validate) it.
-    pub fn from_policy(policy: &RateLimitPolicy) -> Result<Self> {
-        policy.validate()?;
-        Self::new(policy.limit(), policy.window_us())
-    }
-
-    /// The limit per window.
-    #[must_use]
-    pub const fn limit(&self) -> u32 {
-        self.limit
-    }
-
-    /// The window, in µs.
-    #[must_use]
-    pub const fn window_us(&self) -> u64 {
-        self.window_us
-    }
-}
+use super::{Outcome, RateLimitDecision, WindowParams, micros, saturating_u32};
+use crate::Result;
 
 /// Decides a call of `cost` at `now_us` against `log`, which it updates in place: expired
 /// entries are dropped (as the script's `ZREMRANGEBYSCORE` does, even when denied) and, when
@@ -90,13 +52,13 @@ impl SlidingLog {
 pub fn decide(
     log: &mut VecDeque<u64>,
     now_us: u64,
-    params: &SlidingLog,
+    params: &WindowParams,
     cost: u32,
 ) -> Result<Outcome<()>> {
-    cost_fits(cost, params.limit)?;
+    cost_fits(cost, params.limit())?;
     let now = now_us;
-    let window = params.window_us;
-    let limit = u64::from(params.limit);
+    let window = params.window_us();
+    let limit = u64::from(params.limit());
     while log
         .front()
         .is_some_and(|&at| at.saturating_add(window) <= now)
@@ -110,7 +72,7 @@ pub fn decide(
         });
         RateLimitDecision {
             allowed,
-            limit: params.limit,
+            limit: params.limit(),
             remaining: saturating_u32(remaining),
             retry_after: micros(retry_after),
             reset_after: micros(reset_after),

@@ -3,10 +3,12 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::fixed_window::{self, FixedWindow, WindowState};
+use super::fixed_window::{self, WindowState};
 use super::gcra::{self, Gcra};
-use super::sliding_log::{self, SlidingLog};
-use super::{Algorithm, DEFAULT_NAMESPACE, RateLimitDecision, RateLimitPolicy, RateLimiter};
+use super::sliding_log;
+use super::{
+    Algorithm, DEFAULT_NAMESPACE, RateLimitDecision, RateLimitPolicy, RateLimiter, WindowParams,
+};
 use crate::ErrorKind;
 
 /// SplitMix64: a tiny seeded PRNG, so a failing sequence can be replayed from its seed.
@@ -34,17 +36,19 @@ fn us(decision_part: Duration) -> u64 {
 #[derive(Clone)]
 enum Limiter {
     Gcra(Gcra, Option<u64>),
-    Window(FixedWindow, Option<WindowState>),
-    Log(SlidingLog, VecDeque<u64>),
+    Window(WindowParams, Option<WindowState>),
+    Log(WindowParams, VecDeque<u64>),
 }
 
 impl Limiter {
     fn new(policy: &RateLimitPolicy) -> Self {
         match policy.algorithm() {
             Algorithm::Gcra => Self::Gcra(Gcra::from_policy(policy).unwrap(), None),
-            Algorithm::FixedWindow => Self::Window(FixedWindow::from_policy(policy).unwrap(), None),
+            Algorithm::FixedWindow => {
+                Self::Window(WindowParams::from_policy(policy).unwrap(), None)
+            }
             Algorithm::SlidingLog => {
-                Self::Log(SlidingLog::from_policy(policy).unwrap(), VecDeque::new())
+                Self::Log(WindowParams::from_policy(policy).unwrap(), VecDeque::new())
             }
         }
     }
@@ -158,7 +162,7 @@ fn gcra_never_panics_on_extreme_input() {
 
 #[test]
 fn fixed_window_counts_and_rolls_over() {
-    let params = FixedWindow::new(3, 1_000).unwrap();
+    let params = WindowParams::new(3, 1_000).unwrap();
     let mut limiter = Limiter::Window(params, None);
     let d = limiter.decide(100, 1);
     assert_eq!(
@@ -182,7 +186,7 @@ fn fixed_window_counts_and_rolls_over() {
 
 #[test]
 fn fixed_window_does_not_count_denied_calls() {
-    let params = FixedWindow::new(10, 1_000).unwrap();
+    let params = WindowParams::new(10, 1_000).unwrap();
     let mut limiter = Limiter::Window(params, None);
     assert!(limiter.decide(0, 8).allowed);
     let d = limiter.decide(1, 3);
@@ -198,7 +202,7 @@ fn fixed_window_does_not_count_denied_calls() {
 #[test]
 fn fixed_window_admits_2n_across_a_boundary() {
     // The documented weakness, pinned: N at the end of a window and N at the start of the next.
-    let params = FixedWindow::new(5, 1_000).unwrap();
+    let params = WindowParams::new(5, 1_000).unwrap();
     let mut limiter = Limiter::Window(params, None);
     assert!(limiter.decide(0, 1).allowed);
     let mut admitted = 0;
@@ -213,7 +217,7 @@ fn fixed_window_admits_2n_across_a_boundary() {
 
 #[test]
 fn fixed_window_peek_and_capacity() {
-    let params = FixedWindow::new(2, 50).unwrap();
+    let params = WindowParams::new(2, 50).unwrap();
     let peek = fixed_window::decide(None, 7, &params, 0).unwrap();
     assert_eq!(
         (
@@ -241,7 +245,7 @@ fn fixed_window_peek_and_capacity() {
 
 #[test]
 fn sliding_log_exact_numbers() {
-    let params = SlidingLog::new(3, 1_000).unwrap();
+    let params = WindowParams::new(3, 1_000).unwrap();
     let mut log = VecDeque::new();
     for (now, remaining) in [(0, 2), (100, 1), (200, 0)] {
         let d = sliding_log::decide(&mut log, now, &params, 1)
@@ -280,7 +284,7 @@ fn sliding_log_exact_numbers() {
 
 #[test]
 fn sliding_log_peek_capacity_and_unordered_time() {
-    let params = SlidingLog::new(2, 100).unwrap();
+    let params = WindowParams::new(2, 100).unwrap();
     let mut log = VecDeque::from([50]);
     let peek = sliding_log::decide(&mut log, 60, &params, 0).unwrap();
     assert_eq!(
