@@ -61,7 +61,7 @@ impl RedisBackend {
     /// # async fn run(redis: &cache_redis::RedisBackend) -> cache_core::Result<()> {
     /// let policy = RateLimitPolicy::gcra(10, Duration::from_secs(60));
     /// let (decision, at) = redis.rate_limit_at_server_time("rl:gcra:alice", &policy, 1).await?;
-    /// let resets_at = at + decision.reset_after;
+    /// let resets_at = at + decision.reset_after();
     /// # let _ = resets_at; Ok(()) }
     /// ```
     pub async fn rate_limit_at_server_time(

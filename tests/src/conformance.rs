@@ -410,7 +410,7 @@ pub async fn wrappers_keep_capabilities(backend: impl CacheBackend) {
             let first = limits.rate_limit(&key, &policy, 1).await.expect("decide");
             let second = limits.rate_limit(&key, &policy, 1).await.expect("decide");
             assert!(
-                first.allowed && !second.allowed,
+                first.allowed() && !second.allowed(),
                 "{name}: one budget per key"
             );
         }

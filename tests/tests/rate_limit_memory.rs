@@ -49,12 +49,12 @@ async fn two_hundred_concurrent_calls_limit_ten_admit_exactly_ten() {
         let mut allowed = 0;
         for call in calls {
             let decision = call.await.unwrap();
-            assert_eq!(decision.limit, 10);
-            allowed += u32::from(decision.allowed);
+            assert_eq!(decision.limit(), 10);
+            allowed += u32::from(decision.allowed());
         }
         assert_eq!(allowed, 10, "{policy:?}");
         // Another key has its own budget.
-        assert!(limiter.check("search:8").await.unwrap().allowed);
+        assert!(limiter.check("search:8").await.unwrap().allowed());
     }
 }
 
@@ -68,7 +68,7 @@ async fn concurrent_costs_never_overdraw() {
                 tokio::spawn(async move {
                     let cost = 1 + i % 7;
                     let decision = backend.rate_limit("k", &policy, cost).await.unwrap();
-                    if decision.allowed { cost } else { 0 }
+                    if decision.allowed() { cost } else { 0 }
                 })
             })
             .collect();
@@ -76,7 +76,11 @@ async fn concurrent_costs_never_overdraw() {
         for call in calls {
             taken += call.await.unwrap();
         }
-        let left = backend.rate_limit("k", &policy, 0).await.unwrap().remaining;
+        let left = backend
+            .rate_limit("k", &policy, 0)
+            .await
+            .unwrap()
+            .remaining();
         assert!(taken <= 100, "{policy:?}: {taken} taken");
         assert_eq!(taken + left, 100, "{policy:?}: taken and remaining add up");
     }
@@ -89,22 +93,22 @@ async fn fixed_window_rolls_over() {
     let limiter =
         RateLimiter::new(RateLimitPolicy::fixed_window(10, MINUTE)).backend(MemoryBackend::new());
     for remaining in (0..10).rev() {
-        assert_eq!(limiter.check("u").await.unwrap().remaining, remaining);
+        assert_eq!(limiter.check("u").await.unwrap().remaining(), remaining);
     }
     advance(Duration::from_secs(45)).await;
     let denied = limiter.check("u").await.unwrap();
-    assert!(!denied.allowed);
-    assert_eq!(denied.retry_after, Duration::from_secs(15));
-    assert_eq!(denied.reset_after, Duration::from_secs(15));
+    assert!(!denied.allowed());
+    assert_eq!(denied.retry_after(), Duration::from_secs(15));
+    assert_eq!(denied.reset_after(), Duration::from_secs(15));
     advance(Duration::from_secs(15) - Duration::from_micros(1)).await;
     assert!(
-        !limiter.check("u").await.unwrap().allowed,
+        !limiter.check("u").await.unwrap().allowed(),
         "1 µs before the window ends"
     );
     advance(Duration::from_micros(1)).await;
     let next = limiter.check("u").await.unwrap();
-    assert!(next.allowed, "the next window starts at the window's end");
-    assert_eq!((next.remaining, next.reset_after), (9, MINUTE));
+    assert!(next.allowed(), "the next window starts at the window's end");
+    assert_eq!((next.remaining(), next.reset_after()), (9, MINUTE));
 }
 
 #[tokio::test(start_paused = true)]
@@ -112,26 +116,20 @@ async fn sliding_log_rolls_over_entry_by_entry() {
     let limiter =
         RateLimiter::new(RateLimitPolicy::sliding_log(3, MINUTE)).backend(MemoryBackend::new());
     for _ in 0..2 {
-        assert!(limiter.check("u").await.unwrap().allowed);
+        assert!(limiter.check("u").await.unwrap().allowed());
     }
     advance(Duration::from_secs(20)).await;
-    assert!(limiter.check("u").await.unwrap().allowed);
+    assert!(limiter.check("u").await.unwrap().allowed());
     let denied = limiter.check("u").await.unwrap();
     assert_eq!(
         denied,
-        RateLimitDecision {
-            allowed: false,
-            limit: 3,
-            remaining: 0,
-            retry_after: Duration::from_secs(40),
-            reset_after: MINUTE,
-        }
+        RateLimitDecision::denied(3, 0, Duration::from_secs(40), MINUTE)
     );
     advance(Duration::from_secs(40)).await;
     // The two entries from t = 0 have left, the one from t = 20 s has not.
-    assert_eq!(limiter.check_n("u", 0).await.unwrap().remaining, 2);
-    assert!(limiter.check_n("u", 2).await.unwrap().allowed);
-    assert!(!limiter.check("u").await.unwrap().allowed);
+    assert_eq!(limiter.check_n("u", 0).await.unwrap().remaining(), 2);
+    assert!(limiter.check_n("u", 2).await.unwrap().allowed());
+    assert!(!limiter.check("u").await.unwrap().allowed());
 }
 
 #[tokio::test(start_paused = true)]
@@ -141,29 +139,23 @@ async fn gcra_remaining_and_retry_after_numbers() {
         RateLimiter::new(RateLimitPolicy::gcra(10, MINUTE).burst(4)).backend(MemoryBackend::new());
     for (remaining, reset) in [(3, 6), (2, 12), (1, 18), (0, 24)] {
         let decision = limiter.check("u").await.unwrap();
-        assert!(decision.allowed);
-        assert_eq!(decision.remaining, remaining);
-        assert_eq!(decision.reset_after, Duration::from_secs(reset));
+        assert!(decision.allowed());
+        assert_eq!(decision.remaining(), remaining);
+        assert_eq!(decision.reset_after(), Duration::from_secs(reset));
     }
     let denied = limiter.check("u").await.unwrap();
     assert_eq!(
         denied,
-        RateLimitDecision {
-            allowed: false,
-            limit: 4,
-            remaining: 0,
-            retry_after: Duration::from_secs(6),
-            reset_after: Duration::from_secs(24),
-        }
+        RateLimitDecision::denied(4, 0, Duration::from_secs(6), Duration::from_secs(24))
     );
     advance(Duration::from_secs(13)).await;
     // Two cells are back (at 6 s and 12 s); a cost of 3 waits for the third, at 18 s.
     let three = limiter.check_n("u", 3).await.unwrap();
     assert_eq!(
-        (three.allowed, three.remaining, three.retry_after),
+        (three.allowed(), three.remaining(), three.retry_after()),
         (false, 2, Duration::from_secs(5))
     );
-    assert!(limiter.check_n("u", 2).await.unwrap().allowed);
+    assert!(limiter.check_n("u", 2).await.unwrap().allowed());
     assert_eq!(
         limiter.check_n("u", 5).await.unwrap_err().kind(),
         ErrorKind::InvalidInput,
@@ -180,7 +172,7 @@ async fn idle_state_expires_and_is_reclaimed() {
         let key = limiter.key("idle");
         assert_eq!(
             backend.ttl(key.as_str()).await.unwrap(),
-            KeyTtl::ExpiresIn(decision.reset_after),
+            KeyTtl::ExpiresIn(decision.reset_after()),
             "{policy:?}: the state lives exactly until the limiter is full again"
         );
     }
@@ -191,7 +183,7 @@ async fn idle_state_expires_and_is_reclaimed() {
     // A stale limiter and a fresh one decide alike.
     let limiter = RateLimiter::new(RateLimitPolicy::gcra(5, Duration::from_secs(10)))
         .backend(backend.clone());
-    assert_eq!(limiter.check("idle").await.unwrap().remaining, 4);
+    assert_eq!(limiter.check("idle").await.unwrap().remaining(), 4);
 }
 
 // ------------------------------------------------------------------ strict mode, random arrivals
@@ -232,12 +224,12 @@ async fn strict_mode_never_admits_more_than_limit_in_any_window() {
             // Independently of the limiter: admissions in (now − window, now].
             let in_window = admitted.iter().filter(|&&at| at + window > now).count();
             assert_eq!(
-                decision.allowed,
+                decision.allowed(),
                 in_window < limit as usize,
                 "seed {seed} at {:?}: {in_window} in window, limit {limit}",
                 now - start
             );
-            if decision.allowed {
+            if decision.allowed() {
                 admitted.push(now);
             }
         }
@@ -268,8 +260,8 @@ async fn until_ready_waits_for_the_slot_within_the_bound() {
         .until_ready("job", Duration::from_millis(500))
         .await
         .unwrap();
-    assert!(!gave_up.allowed);
-    assert_eq!(gave_up.retry_after, Duration::from_millis(700));
+    assert!(!gave_up.allowed());
+    assert_eq!(gave_up.retry_after(), Duration::from_millis(700));
     assert_eq!(Instant::now(), before);
 
     // A long enough bound: waits exactly until the window ends, then passes.
@@ -277,7 +269,7 @@ async fn until_ready_waits_for_the_slot_within_the_bound() {
         .until_ready("job", Duration::from_secs(5))
         .await
         .unwrap();
-    assert!(decision.allowed);
+    assert!(decision.allowed());
     assert_eq!(Instant::now() - before, Duration::from_millis(700));
 }
 
@@ -297,7 +289,7 @@ async fn until_ready_serves_waiters_one_cell_at_a_time() {
                     .until_ready("q", Duration::from_secs(10))
                     .await
                     .unwrap();
-                assert!(decision.allowed);
+                assert!(decision.allowed());
                 Instant::now() - start
             })
         })
@@ -319,16 +311,7 @@ async fn fails_open_by_default_and_closed_on_request() {
     let open = RateLimiter::new(policy).backend(Faulty::down());
     for _ in 0..20 {
         let decision = open.check_n("k", 2).await.unwrap();
-        assert_eq!(
-            decision,
-            RateLimitDecision {
-                allowed: true,
-                limit: 5,
-                remaining: 3,
-                retry_after: Duration::ZERO,
-                reset_after: Duration::ZERO,
-            }
-        );
+        assert_eq!(decision, RateLimitDecision::admitted(5, 3, Duration::ZERO));
     }
     let closed = RateLimiter::new(policy)
         .backend(Faulty::down())
@@ -380,7 +363,7 @@ async fn a_slow_backend_times_out_into_the_failure_mode() {
         .backend(Faulty::new(Affected::RateLimit, Fault::Hang))
         .timeout(Duration::from_millis(50));
     let before = Instant::now();
-    assert!(open.check("k").await.unwrap().allowed);
+    assert!(open.check("k").await.unwrap().allowed());
     assert_eq!(Instant::now() - before, Duration::from_millis(50));
     let closed = open.clone().failure_mode(FailureMode::Closed);
     assert_eq!(
@@ -452,7 +435,7 @@ async fn a_check_polled_after_it_completed_takes_no_second_decision() {
     for limiter in [in_process, awaited] {
         let mut check = std::pin::pin!(limiter.check("k"));
         let first = std::future::poll_fn(|cx| check.as_mut().poll(cx)).await;
-        assert_eq!(first.unwrap().remaining, 4);
+        assert_eq!(first.unwrap().remaining(), 4);
         // A completed `async fn` refuses to run again (it panics): no second decision.
         let waker = std::task::Waker::noop();
         let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -461,7 +444,7 @@ async fn a_check_polled_after_it_completed_takes_no_second_decision() {
                 .poll(&mut std::task::Context::from_waker(waker));
         }));
         assert!(again.is_err());
-        assert_eq!(limiter.check_n("k", 0).await.unwrap().remaining, 4);
+        assert_eq!(limiter.check_n("k", 0).await.unwrap().remaining(), 4);
     }
 }
 
@@ -483,9 +466,9 @@ async fn keys_are_namespaced_escaped_and_prefixed() {
     assert_eq!(custom.key("x:y").as_str(), "limits/sliding_log:x%3Ay");
     // `delete` resets a limiter.
     limiter.check_n("reset", 5).await.unwrap();
-    assert!(!limiter.check("reset").await.unwrap().allowed);
+    assert!(!limiter.check("reset").await.unwrap().allowed());
     store.delete("app:rl:gcra:reset").await.unwrap();
-    assert!(limiter.check("reset").await.unwrap().allowed);
+    assert!(limiter.check("reset").await.unwrap().allowed());
 }
 
 #[tokio::test]
@@ -496,12 +479,12 @@ async fn the_default_backend_follows_with_backend() {
     let first = with_backend(scoped.clone(), limiter.check("scoped"))
         .await
         .unwrap();
-    assert!(first.allowed);
+    assert!(first.allowed());
     assert!(scoped.exists(&key).await.unwrap());
     let second = with_backend(scoped.clone(), limiter.check("scoped"))
         .await
         .unwrap();
-    assert!(!second.allowed);
+    assert!(!second.allowed());
 }
 
 #[tokio::test]

@@ -77,8 +77,8 @@ async fn backend_down_fails_closed_when_asked() {
     with_backend(Faulty::down(), async {
         let denied = fails_closed(1).await.unwrap_err();
         let limited = denied.limited();
-        assert_eq!(limited.decision().remaining, 0);
-        assert_eq!(limited.decision().limit, 1);
+        assert_eq!(limited.decision().remaining(), 0);
+        assert_eq!(limited.decision().limit(), 1);
         assert_eq!(limited.retry_after(), Duration::from_secs(3600));
         let denied = fails_closed_waiting(1).await.unwrap_err();
         assert_eq!(

@@ -71,19 +71,19 @@ async fn two_hundred_concurrent_checks_admit_exactly_ten(backend: &RedisBackend)
         let mut allowed = 0;
         for call in calls {
             let decision = call.await.unwrap();
-            assert_eq!(decision.limit, 10);
-            if decision.allowed {
+            assert_eq!(decision.limit(), 10);
+            if decision.allowed() {
                 allowed += 1;
             } else {
-                assert_eq!(decision.remaining, 0, "{policy:?}");
-                assert!(decision.retry_after > Duration::ZERO, "{policy:?}");
+                assert_eq!(decision.remaining(), 0, "{policy:?}");
+                assert!(decision.retry_after() > Duration::ZERO, "{policy:?}");
             }
         }
         assert_eq!(allowed, 10, "{policy:?}");
         // Another key (on a Cluster, most likely another slot) has its own budget.
-        assert!(limiter.check("search:8").await.unwrap().allowed);
+        assert!(limiter.check("search:8").await.unwrap().allowed());
         let peek = limiter.check_n("search:7", 0).await.unwrap();
-        assert_eq!((peek.allowed, peek.remaining), (true, 0), "{policy:?}");
+        assert_eq!((peek.allowed(), peek.remaining()), (true, 0), "{policy:?}");
     }
 }
 
@@ -123,7 +123,7 @@ async fn concurrent_costs_never_overdraw() {
                     let cost = 1 + i % 7;
                     let key = format!("k:{}", policy.algorithm());
                     let decision = backend.rate_limit(&key, &policy, cost).await.unwrap();
-                    if decision.allowed { cost } else { 0 }
+                    if decision.allowed() { cost } else { 0 }
                 })
             })
             .collect();
@@ -136,7 +136,7 @@ async fn concurrent_costs_never_overdraw() {
             .rate_limit(&key, &policy, 0)
             .await
             .unwrap()
-            .remaining;
+            .remaining();
         assert!(taken <= 100, "{policy:?}: {taken} taken");
         assert_eq!(taken + left, 100, "{policy:?}");
     }
@@ -159,25 +159,25 @@ async fn short_windows_roll_over() {
         tokio::spawn(async move {
             for round in 0..2 {
                 let full = limiter.check_n("roll", 3).await.unwrap();
-                assert!(full.allowed, "{policy:?} round {round}");
-                assert_eq!(full.remaining, 0);
+                assert!(full.allowed(), "{policy:?} round {round}");
+                assert_eq!(full.remaining(), 0);
                 assert!(
-                    full.reset_after > Duration::ZERO && full.reset_after <= window,
+                    full.reset_after() > Duration::ZERO && full.reset_after() <= window,
                     "{policy:?}: {:?}",
-                    full.reset_after
+                    full.reset_after()
                 );
                 let denied = limiter.check("roll").await.unwrap();
-                assert!(!denied.allowed, "{policy:?} round {round}: budget spent");
+                assert!(!denied.allowed(), "{policy:?} round {round}: budget spent");
                 assert!(
-                    denied.retry_after > Duration::ZERO && denied.retry_after <= window,
+                    denied.retry_after() > Duration::ZERO && denied.retry_after() <= window,
                     "{policy:?}: {:?}",
-                    denied.retry_after
+                    denied.retry_after()
                 );
-                tokio::time::sleep(full.reset_after + Duration::from_millis(20)).await;
+                tokio::time::sleep(full.reset_after() + Duration::from_millis(20)).await;
             }
             let fresh = limiter.check_n("roll", 0).await.unwrap();
-            assert_eq!(fresh.remaining, 3, "{policy:?}: full again");
-            assert_eq!(fresh.reset_after, Duration::ZERO, "{policy:?}");
+            assert_eq!(fresh.remaining(), 3, "{policy:?}: full again");
+            assert_eq!(fresh.reset_after(), Duration::ZERO, "{policy:?}");
         })
     });
     for run in runs {
@@ -302,7 +302,7 @@ async fn scripts_decide_like_the_rust_algorithms() {
                         );
                         decisions += 1;
                         peeks += u32::from(cost == 0);
-                        if got.allowed {
+                        if got.allowed() {
                             allowed += 1;
                         } else {
                             denied += 1;
@@ -369,7 +369,7 @@ async fn share_one_budget(backend: &RedisBackend) -> [u32; 3] {
                 tokio::spawn(async move {
                     let mut allowed = 0;
                     for _ in 0..CHECKS_PER_PROCESS / 4 {
-                        allowed += u32::from(limiter.check("shared").await.unwrap().allowed);
+                        allowed += u32::from(limiter.check("shared").await.unwrap().allowed());
                     }
                     allowed
                 })
@@ -470,7 +470,7 @@ async fn survives_script_flush(backend: RedisBackend, flush: impl Fn() + Send + 
                 tokio::spawn(async move {
                     let mut allowed = 0;
                     for _ in 0..30 {
-                        allowed += u32::from(limiter.check("flushed").await.unwrap().allowed);
+                        allowed += u32::from(limiter.check("flushed").await.unwrap().allowed());
                     }
                     allowed
                 })
@@ -545,8 +545,8 @@ async fn errors_and_stored_state() {
 
     // The state: one prefixed key with a TTL no longer than the time it matters.
     let decision = backend.rate_limit("k", &policy, 2).await.unwrap();
-    assert!(decision.allowed);
-    assert_eq!((decision.limit, decision.remaining), (3, 1));
+    assert!(decision.allowed());
+    assert_eq!((decision.limit(), decision.remaining()), (3, 1));
     let pttl: i64 = server
         .cli(&["PTTL", &format!("{prefix}k")])
         .trim()

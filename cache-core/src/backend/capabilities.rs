@@ -106,7 +106,7 @@ pub trait RateLimitStore: Send + Sync {
     /// let memory = MemoryBackend::new();
     /// let limits = memory.rate_limits().expect("the memory backend rate-limits");
     /// let decision = limits.try_rate_limit("rl:gcra:7", &policy, 1).expect("decided in process");
-    /// assert!(decision?.allowed);
+    /// assert!(decision?.allowed());
     /// # Ok::<(), cache_core::Error>(())
     /// ```
     fn try_rate_limit(

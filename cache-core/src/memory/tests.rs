@@ -157,7 +157,7 @@ async fn rate_limit_keys_are_bounded_dropping_the_nearest_to_expiry() {
     let policy = per_minute(10);
     for i in 0..1_000 {
         let decision = cache.try_rate_limit(&format!("k{i}"), &policy, 1);
-        assert!(ready(decision).allowed);
+        assert!(ready(decision).allowed());
     }
     assert!(
         cache.len() <= 64,
@@ -166,7 +166,7 @@ async fn rate_limit_keys_are_bounded_dropping_the_nearest_to_expiry() {
     );
     // The newest limiter was kept: its budget is still partly taken.
     let last = ready(cache.try_rate_limit("k999", &policy, 0));
-    assert_eq!(last.remaining, 9);
+    assert_eq!(last.remaining(), 9);
 }
 
 #[tokio::test(start_paused = true)]
@@ -213,14 +213,14 @@ async fn pattern_delete_and_clear_reset_limiters() {
             .rate_limit("rl:a", &policy, 1)
             .await
             .expect("decision")
-            .allowed
+            .allowed()
     );
     assert!(
         !cache
             .rate_limit("other", &policy, 1)
             .await
             .expect("decision")
-            .allowed
+            .allowed()
     );
     cache.clear().await.expect("clear");
     assert!(cache.is_empty());
@@ -229,7 +229,7 @@ async fn pattern_delete_and_clear_reset_limiters() {
             .rate_limit("other", &policy, 1)
             .await
             .expect("decision")
-            .allowed
+            .allowed()
     );
 }
 

@@ -9,39 +9,121 @@ use crate::{Error, ErrorKind, Result};
 /// The outcome of one rate-limit decision, in the shape of redis-cell's `CL.THROTTLE` reply
 /// (and of the `X-RateLimit-*` / `Retry-After` HTTP headers).
 ///
+/// Backends build one with [`admitted`](Self::admitted) or [`denied`](Self::denied); callers
+/// read it through its accessors. Fields may be added in a minor release.
+///
 /// ```
 /// use std::time::Duration;
 /// use cache_core::rate_limit::RateLimitDecision;
 ///
-/// let denied = RateLimitDecision {
-///     allowed: false,
-///     limit: 10,
-///     remaining: 0,
-///     retry_after: Duration::from_millis(1500),
-///     reset_after: Duration::from_secs(60),
-/// };
+/// let denied = RateLimitDecision::denied(10, 0, Duration::from_millis(1500), Duration::from_secs(60));
+/// assert!(!denied.allowed());
 /// assert_eq!(denied.retry_after_secs(), 2); // `Retry-After` rounds up
 /// let err = denied.into_result().unwrap_err();
 /// assert_eq!(err.to_string(), "rate limit exceeded, retry after 1.5s");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct RateLimitDecision {
-    /// Whether the call may go ahead. When `true`, its cost has been taken.
-    pub allowed: bool,
-    /// The most that can pass at once: GCRA's burst, or the limit per window of the other
-    /// algorithms ([`RateLimitPolicy::capacity`]).
-    pub limit: u32,
-    /// How much more could pass right now, after this call.
-    pub remaining: u32,
-    /// When denied, how long until the same call would be admitted (if nothing else takes the
-    /// room first). Zero when allowed.
-    pub retry_after: Duration,
-    /// How long until the limiter is back to full capacity (`remaining == limit`) if nothing
-    /// more passes. Zero when it already is.
-    pub reset_after: Duration,
+    allowed: bool,
+    limit: u32,
+    remaining: u32,
+    retry_after: Duration,
+    reset_after: Duration,
 }
 
 impl RateLimitDecision {
+    /// An admitted call, for backend implementors: its cost has been taken, `remaining` more
+    /// could pass right now, and the limiter is back to full capacity after `reset_after` if
+    /// nothing more passes. [`retry_after`](Self::retry_after) is zero.
+    ///
+    /// `limit` is what the policy admits at once ([`RateLimitPolicy::capacity`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cache_core::rate_limit::RateLimitDecision;
+    ///
+    /// let admitted = RateLimitDecision::admitted(10, 9, Duration::from_secs(6));
+    /// assert!(admitted.allowed());
+    /// assert_eq!((admitted.limit(), admitted.remaining()), (10, 9));
+    /// assert_eq!(admitted.retry_after(), Duration::ZERO);
+    /// ```
+    #[must_use]
+    pub const fn admitted(limit: u32, remaining: u32, reset_after: Duration) -> Self {
+        Self {
+            allowed: true,
+            limit,
+            remaining,
+            retry_after: Duration::ZERO,
+            reset_after,
+        }
+    }
+
+    /// A denied call, for backend implementors: nothing was taken, `remaining` could pass
+    /// right now (less than the call's cost), the same call would be admitted after
+    /// `retry_after` if nothing else takes the room first, and the limiter is back to full
+    /// capacity after `reset_after`.
+    ///
+    /// `limit` is what the policy admits at once ([`RateLimitPolicy::capacity`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cache_core::rate_limit::RateLimitDecision;
+    ///
+    /// let denied = RateLimitDecision::denied(5, 0, Duration::from_millis(100), Duration::from_millis(500));
+    /// assert!(!denied.allowed());
+    /// assert_eq!(denied.retry_after(), Duration::from_millis(100));
+    /// assert_eq!(denied.reset_after(), Duration::from_millis(500));
+    /// ```
+    #[must_use]
+    pub const fn denied(
+        limit: u32,
+        remaining: u32,
+        retry_after: Duration,
+        reset_after: Duration,
+    ) -> Self {
+        Self {
+            allowed: false,
+            limit,
+            remaining,
+            retry_after,
+            reset_after,
+        }
+    }
+
+    /// Whether the call may go ahead. When `true`, its cost has been taken.
+    #[must_use]
+    pub const fn allowed(&self) -> bool {
+        self.allowed
+    }
+
+    /// The most that can pass at once: GCRA's burst, or the limit per window of the other
+    /// algorithms ([`RateLimitPolicy::capacity`]).
+    #[must_use]
+    pub const fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// How much more could pass right now, after this call.
+    #[must_use]
+    pub const fn remaining(&self) -> u32 {
+        self.remaining
+    }
+
+    /// When denied, how long until the same call would be admitted (if nothing else takes the
+    /// room first). Zero when allowed.
+    #[must_use]
+    pub const fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+
+    /// How long until the limiter is back to full capacity (`remaining == limit`) if nothing
+    /// more passes. Zero when it already is.
+    #[must_use]
+    pub const fn reset_after(&self) -> Duration {
+        self.reset_after
+    }
+
     /// `Ok(self)` when allowed, otherwise the [`RateLimited`] error carrying this decision.
     pub fn into_result(self) -> Result<Self, RateLimited> {
         if self.allowed {
@@ -77,9 +159,9 @@ impl RateLimitDecision {
     ///
     /// let policy = RateLimitPolicy::gcra(10, Duration::from_secs(1)).burst(5);
     /// let decision = RateLimitDecision::from_script_reply(&policy, &[0, 0, 99_138, 499_138])?;
-    /// assert!(!decision.allowed);
-    /// assert_eq!(decision.limit, 5);
-    /// assert_eq!(decision.retry_after, Duration::from_micros(99_138));
+    /// assert!(!decision.allowed());
+    /// assert_eq!(decision.limit(), 5);
+    /// assert_eq!(decision.retry_after(), Duration::from_micros(99_138));
     /// # Ok::<(), cache_core::Error>(())
     /// ```
     pub fn from_script_reply(policy: &RateLimitPolicy, reply: &[i64]) -> Result<Self> {
@@ -141,13 +223,7 @@ fn ceil_secs(duration: Duration) -> u64 {
 ///     }
 /// }
 ///
-/// let denied = RateLimitDecision {
-///     allowed: false,
-///     limit: 1,
-///     remaining: 0,
-///     retry_after: Duration::from_millis(200),
-///     reset_after: Duration::from_millis(200),
-/// };
+/// let denied = RateLimitDecision::denied(1, 0, Duration::from_millis(200), Duration::from_millis(200));
 /// let err: ApiError = RateLimited::new(denied).into();
 /// assert!(matches!(err, ApiError::TooManyRequests { retry_after_secs: 1 }));
 /// ```

@@ -67,7 +67,7 @@ pub async fn rate_limit(
         Some(max_wait) => limiter.until_ready_key(key, cost, max_wait).await,
     };
     match decision {
-        Ok(decision) if decision.allowed => Ok(()),
+        Ok(decision) if decision.allowed() => Ok(()),
         Ok(decision) => Err(RateLimited::new(decision)),
         Err(error) => {
             // The limiter logs backend failures; these it returns without a word.
@@ -78,13 +78,12 @@ pub async fn rate_limit(
                 tracing::error!(%error, "#[rate_limited] could not decide; denying the call");
             }
             let policy = limiter.policy();
-            Err(RateLimited::new(RateLimitDecision {
-                allowed: false,
-                limit: policy.capacity(),
-                remaining: 0,
-                retry_after: policy.emission_interval(),
-                reset_after: policy.window(),
-            }))
+            Err(RateLimited::new(RateLimitDecision::denied(
+                policy.capacity(),
+                0,
+                policy.emission_interval(),
+                policy.window(),
+            )))
         }
     }
 }

@@ -26,7 +26,7 @@
 //! let mut allowed = Vec::new();
 //! for now in [0, 10, 20, 30, 999_999, 1_000_000] {
 //!     let outcome = fixed_window::decide(state, now, &params, 1)?;
-//!     allowed.push(outcome.decision.allowed);
+//!     allowed.push(outcome.decision.allowed());
 //!     if let Some((next, _ttl)) = outcome.write {
 //!         state = Some(next);
 //!     }
@@ -70,24 +70,25 @@ pub fn decide(
         _ => (now, 0),
     };
     let ends_in = start.saturating_add(params.window_us()) - now;
-    let decision =
-        |allowed, remaining: u64, retry_after: u64, reset_after: u64| RateLimitDecision {
-            allowed,
-            limit: params.limit(),
-            remaining: saturating_u32(remaining),
-            retry_after: micros(retry_after),
-            reset_after: micros(reset_after),
-        };
     if count.saturating_add(cost) > limit {
         return Ok(Outcome {
-            decision: decision(false, limit.saturating_sub(count), ends_in, ends_in),
+            decision: RateLimitDecision::denied(
+                params.limit(),
+                saturating_u32(limit.saturating_sub(count)),
+                micros(ends_in),
+                micros(ends_in),
+            ),
             write: None,
         });
     }
     let count = count + cost;
     let reset_after = if count > 0 { ends_in } else { 0 };
     Ok(Outcome {
-        decision: decision(true, limit - count, 0, reset_after),
+        decision: RateLimitDecision::admitted(
+            params.limit(),
+            saturating_u32(limit - count),
+            micros(reset_after),
+        ),
         write: (cost > 0).then_some((
             WindowState {
                 start_us: start,

@@ -28,13 +28,13 @@
 //! let mut tat = None;
 //! for _ in 0..5 {
 //!     let outcome = gcra::decide(tat, 0, &params, 1)?;
-//!     assert!(outcome.decision.allowed);
+//!     assert!(outcome.decision.allowed());
 //!     tat = outcome.write.map(|(state, _ttl)| state);
 //! }
 //! let denied = gcra::decide(tat, 0, &params, 1)?;
-//! assert!(!denied.decision.allowed);
-//! assert_eq!(denied.decision.retry_after.as_micros(), 100_000);
-//! assert_eq!(denied.decision.reset_after.as_micros(), 500_000);
+//! assert!(!denied.decision.allowed());
+//! assert_eq!(denied.decision.retry_after().as_micros(), 100_000);
+//! assert_eq!(denied.decision.reset_after().as_micros(), 500_000);
 //! # Ok::<(), cache_core::Error>(())
 //! ```
 
@@ -97,27 +97,23 @@ pub fn decide(tat: Option<u64>, now_us: u64, params: &Gcra, cost: u32) -> Result
     let new_tat = tat.saturating_add(t.saturating_mul(u64::from(cost)));
     // `now + T·B`: the latest a `tat` may reach while the call still passes.
     let horizon = now.saturating_add(t.saturating_mul(u64::from(params.burst)));
-    let decision =
-        |allowed, remaining: u64, retry_after: u64, reset_after: u64| RateLimitDecision {
-            allowed,
-            limit: params.burst,
-            remaining: saturating_u32(remaining),
-            retry_after: micros(retry_after),
-            reset_after: micros(reset_after),
-        };
     if horizon < new_tat {
         return Ok(Outcome {
-            decision: decision(
-                false,
-                horizon.saturating_sub(tat) / t,
-                new_tat - horizon,
-                tat - now,
+            decision: RateLimitDecision::denied(
+                params.burst,
+                saturating_u32(horizon.saturating_sub(tat) / t),
+                micros(new_tat - horizon),
+                micros(tat - now),
             ),
             write: None,
         });
     }
     Ok(Outcome {
-        decision: decision(true, (horizon - new_tat) / t, 0, new_tat - now),
+        decision: RateLimitDecision::admitted(
+            params.burst,
+            saturating_u32((horizon - new_tat) / t),
+            micros(new_tat - now),
+        ),
         write: (cost > 0).then_some((new_tat, new_tat - now)),
     })
 }

@@ -171,7 +171,7 @@ where
                 return inner.call(request).await;
             };
             match limiter.check(key.as_str()).await {
-                Ok(decision) if decision.allowed => {
+                Ok(decision) if decision.allowed() => {
                     let mut response = inner.call(request).await?;
                     write_headers(response.headers_mut(), &decision);
                     Ok(response)
@@ -199,10 +199,10 @@ fn number(value: u64) -> HeaderValue {
 }
 
 fn write_headers(headers: &mut HeaderMap, decision: &RateLimitDecision) {
-    headers.insert(X_RATELIMIT_LIMIT, number(decision.limit.into()));
-    headers.insert(X_RATELIMIT_REMAINING, number(decision.remaining.into()));
+    headers.insert(X_RATELIMIT_LIMIT, number(decision.limit().into()));
+    headers.insert(X_RATELIMIT_REMAINING, number(decision.remaining().into()));
     headers.insert(X_RATELIMIT_RESET, number(decision.reset_after_secs()));
-    if !decision.allowed {
+    if !decision.allowed() {
         headers.insert(RETRY_AFTER, number(decision.retry_after_secs()));
     }
 }

@@ -70,12 +70,12 @@ enum Target {
 ///     .failure_mode(FailureMode::Closed);
 ///
 /// for _ in 0..3 {
-///     assert!(logins.check("alice").await?.allowed);
+///     assert!(logins.check("alice").await?.allowed());
 /// }
 /// let denied = logins.check("alice").await?;
-/// assert!(!denied.allowed);
+/// assert!(!denied.allowed());
 /// assert_eq!(denied.retry_after_secs(), 60);
-/// assert!(logins.check("bob").await?.allowed); // another key, another budget
+/// assert!(logins.check("bob").await?.allowed()); // another key, another budget
 /// assert_eq!(logins.key("alice").as_str(), "rl:sliding_log:alice");
 /// # Ok(()) }
 /// ```
@@ -249,7 +249,7 @@ impl RateLimiter {
     /// key.push_literal(":");
     /// key.push_part(&7_u64);
     /// assert_eq!(limiter.full_key(&key).as_str(), "rl:gcra:search:tenant%3A1:7");
-    /// assert!(limiter.check_key(&key, 1).await?.allowed);
+    /// assert!(limiter.check_key(&key, 1).await?.allowed());
     /// # Ok(()) }
     /// ```
     pub async fn check_key(&self, key: &KeyBuf, cost: u32) -> Result<RateLimitDecision> {
@@ -276,9 +276,9 @@ impl RateLimiter {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> cache_core::Result<()> {
     /// let limiter = RateLimiter::new(RateLimitPolicy::gcra(100, Duration::from_secs(1)).burst(1))
     ///     .backend(MemoryBackend::new());
-    /// assert!(limiter.check("job").await?.allowed);
+    /// assert!(limiter.check("job").await?.allowed());
     /// // The next cell is 10 ms away.
-    /// assert!(limiter.until_ready("job", Duration::from_secs(1)).await?.allowed);
+    /// assert!(limiter.until_ready("job", Duration::from_secs(1)).await?.allowed());
     /// # Ok(()) }
     /// ```
     pub async fn until_ready<K: KeyPart + ?Sized>(
@@ -315,11 +315,11 @@ impl RateLimiter {
     /// let mut key = KeyBuf::new();
     /// key.push_literal("export:");
     /// key.push_part(&7_u64);
-    /// assert!(limiter.check_key(&key, 1).await?.allowed);
+    /// assert!(limiter.check_key(&key, 1).await?.allowed());
     /// // The next cell is 10 ms away: well within the bound.
-    /// assert!(limiter.until_ready_key(&key, 1, Duration::from_secs(1)).await?.allowed);
+    /// assert!(limiter.until_ready_key(&key, 1, Duration::from_secs(1)).await?.allowed());
     /// // A bound shorter than the next cell gives up at once.
-    /// assert!(!limiter.until_ready_key(&key, 1, Duration::from_micros(1)).await?.allowed);
+    /// assert!(!limiter.until_ready_key(&key, 1, Duration::from_micros(1)).await?.allowed());
     /// # Ok(()) }
     /// ```
     pub async fn until_ready_key(
@@ -343,10 +343,10 @@ impl RateLimiter {
         let deadline = Instant::now().checked_add(max_wait);
         loop {
             let decision = self.decide(&key, cost).await?;
-            if decision.allowed {
+            if decision.allowed() {
                 return Ok(decision);
             }
-            let wait = decision.retry_after.max(MIN_WAIT);
+            let wait = decision.retry_after().max(MIN_WAIT);
             let wake = Instant::now().checked_add(wait);
             match (wake, deadline) {
                 (Some(wake), Some(deadline)) if wake <= deadline => {}
@@ -421,13 +421,11 @@ impl RateLimiter {
             FailureMode::Open => {
                 tracing::warn!(key, %error, "rate limiter failed open: the backend could not decide, allowing the call");
                 let limit = self.policy.capacity();
-                Ok(RateLimitDecision {
-                    allowed: true,
+                Ok(RateLimitDecision::admitted(
                     limit,
-                    remaining: limit.saturating_sub(cost),
-                    retry_after: Duration::ZERO,
-                    reset_after: Duration::ZERO,
-                })
+                    limit.saturating_sub(cost),
+                    Duration::ZERO,
+                ))
             }
         }
     }

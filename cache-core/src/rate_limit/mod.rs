@@ -17,8 +17,8 @@
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> cache_core::Result<()> {
 //! let limiter = RateLimiter::new(RateLimitPolicy::gcra(10, Duration::from_secs(60)));
 //! let decision = limiter.check("alice").await?;
-//! assert!(decision.allowed);
-//! assert_eq!(decision.remaining, 9);
+//! assert!(decision.allowed());
+//! assert_eq!(decision.remaining(), 9);
 //! # Ok(()) }
 //! ```
 //!

@@ -26,12 +26,12 @@
 //! // 2 per 100 ms.
 //! let params = WindowParams::new(2, 100_000)?;
 //! let mut log = VecDeque::new();
-//! assert!(sliding_log::decide(&mut log, 0, &params, 1)?.decision.allowed);
-//! assert!(sliding_log::decide(&mut log, 60_000, &params, 1)?.decision.allowed);
+//! assert!(sliding_log::decide(&mut log, 0, &params, 1)?.decision.allowed());
+//! assert!(sliding_log::decide(&mut log, 60_000, &params, 1)?.decision.allowed());
 //! let denied = sliding_log::decide(&mut log, 99_999, &params, 1)?.decision;
-//! assert!(!denied.allowed);
-//! assert_eq!(denied.retry_after.as_micros(), 1); // the entry at 0 leaves at 100 000
-//! assert!(sliding_log::decide(&mut log, 100_000, &params, 1)?.decision.allowed);
+//! assert!(!denied.allowed());
+//! assert_eq!(denied.retry_after().as_micros(), 1); // the entry at 0 leaves at 100 000
+//! assert!(sliding_log::decide(&mut log, 100_000, &params, 1)?.decision.allowed());
 //! assert_eq!(log, [60_000, 100_000]);
 //! # Ok::<(), cache_core::Error>(())
 //! ```
@@ -66,17 +66,10 @@ pub fn decide(
         log.pop_front();
     }
     let count = log.len() as u64;
-    let decision = |allowed, remaining: u64, retry_after: u64, log: &VecDeque<u64>| {
-        let reset_after = log.back().map_or(0, |&newest| {
+    let reset_after = |log: &VecDeque<u64>| {
+        micros(log.back().map_or(0, |&newest| {
             newest.saturating_add(window).saturating_sub(now)
-        });
-        RateLimitDecision {
-            allowed,
-            limit: params.limit(),
-            remaining: saturating_u32(remaining),
-            retry_after: micros(retry_after),
-            reset_after: micros(reset_after),
-        }
+        }))
     };
     let total = count + u64::from(cost);
     if total > limit {
@@ -85,13 +78,22 @@ pub fn decide(
         let leaves_at = log.get(index).map_or(now, |&at| at.saturating_add(window));
         let retry_after = leaves_at.saturating_sub(now);
         return Ok(Outcome {
-            decision: decision(false, limit.saturating_sub(count), retry_after, log),
+            decision: RateLimitDecision::denied(
+                params.limit(),
+                saturating_u32(limit.saturating_sub(count)),
+                micros(retry_after),
+                reset_after(log),
+            ),
             write: None,
         });
     }
     if cost == 0 {
         return Ok(Outcome {
-            decision: decision(true, limit - total, 0, log),
+            decision: RateLimitDecision::admitted(
+                params.limit(),
+                saturating_u32(limit - total),
+                reset_after(log),
+            ),
             write: None,
         });
     }
@@ -99,8 +101,12 @@ pub fn decide(
     for _ in 0..cost {
         log.insert(at, now);
     }
-    let decision = decision(true, limit - total, 0, log);
-    let ttl = u64::try_from(decision.reset_after.as_micros()).unwrap_or(u64::MAX);
+    let decision = RateLimitDecision::admitted(
+        params.limit(),
+        saturating_u32(limit - total),
+        reset_after(log),
+    );
+    let ttl = u64::try_from(decision.reset_after().as_micros()).unwrap_or(u64::MAX);
     Ok(Outcome {
         decision,
         write: Some(((), ttl)),

@@ -94,29 +94,27 @@ fn gcra_burst_then_one_cell_per_interval() {
         let outcome = gcra::decide(tat, 0, &params, 1).unwrap();
         assert_eq!(
             outcome.decision,
-            RateLimitDecision {
-                allowed: true,
-                limit: 5,
+            RateLimitDecision::admitted(
+                5,
                 remaining,
-                retry_after: Duration::ZERO,
-                reset_after: Duration::from_micros(u64::from(5 - remaining) * 100_000),
-            }
+                Duration::from_micros(u64::from(5 - remaining) * 100_000),
+            )
         );
         tat = outcome.write.map(|(next, _)| next);
     }
     assert_eq!(tat, Some(500_000));
     let denied = gcra::decide(tat, 0, &params, 1).unwrap();
-    assert!(!denied.decision.allowed);
-    assert_eq!(denied.decision.remaining, 0);
-    assert_eq!(us(denied.decision.retry_after), 100_000);
-    assert_eq!(us(denied.decision.reset_after), 500_000);
+    assert!(!denied.decision.allowed());
+    assert_eq!(denied.decision.remaining(), 0);
+    assert_eq!(us(denied.decision.retry_after()), 100_000);
+    assert_eq!(us(denied.decision.reset_after()), 500_000);
     assert_eq!(denied.write, None, "denied calls change nothing");
 
     // 210 ms later two cells have come back; one is used.
     let later = gcra::decide(tat, 210_000, &params, 1).unwrap();
-    assert!(later.decision.allowed);
-    assert_eq!(later.decision.remaining, 1);
-    assert_eq!(us(later.decision.reset_after), 390_000);
+    assert!(later.decision.allowed());
+    assert_eq!(later.decision.remaining(), 1);
+    assert_eq!(us(later.decision.reset_after()), 390_000);
     assert_eq!(later.write, Some((600_000, 390_000)));
 }
 
@@ -125,20 +123,20 @@ fn gcra_cost_peek_and_capacity() {
     let params = Gcra::new(10, 4).unwrap();
     // A peek on no state: full, writes nothing.
     let peek = gcra::decide(None, 1_000, &params, 0).unwrap();
-    assert!(peek.decision.allowed);
-    assert_eq!(peek.decision.remaining, 4);
-    assert_eq!(peek.decision.reset_after, Duration::ZERO);
+    assert!(peek.decision.allowed());
+    assert_eq!(peek.decision.remaining(), 4);
+    assert_eq!(peek.decision.reset_after(), Duration::ZERO);
     assert_eq!(peek.write, None);
     // The whole burst at once.
     let all = gcra::decide(None, 1_000, &params, 4).unwrap();
-    assert!(all.decision.allowed);
-    assert_eq!(all.decision.remaining, 0);
+    assert!(all.decision.allowed());
+    assert_eq!(all.decision.remaining(), 0);
     assert_eq!(all.write, Some((1_040, 40)));
     // Cost 3 with 1 cell back (15 µs later): denied, passes once 2 more cells are back.
     let denied = gcra::decide(Some(1_040), 1_015, &params, 3).unwrap();
-    assert!(!denied.decision.allowed);
-    assert_eq!(denied.decision.remaining, 1);
-    assert_eq!(us(denied.decision.retry_after), 15);
+    assert!(!denied.decision.allowed());
+    assert_eq!(denied.decision.remaining(), 1);
+    assert_eq!(us(denied.decision.retry_after()), 15);
     // More than the burst can never pass.
     let err = gcra::decide(None, 0, &params, 5).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
@@ -166,20 +164,28 @@ fn fixed_window_counts_and_rolls_over() {
     let mut limiter = Limiter::Window(params, None);
     let d = limiter.decide(100, 1);
     assert_eq!(
-        (d.allowed, d.remaining, us(d.reset_after)),
+        (d.allowed(), d.remaining(), us(d.reset_after())),
         (true, 2, 1_000)
     );
     let d = limiter.decide(600, 2);
-    assert_eq!((d.allowed, d.remaining, us(d.reset_after)), (true, 0, 500));
+    assert_eq!(
+        (d.allowed(), d.remaining(), us(d.reset_after())),
+        (true, 0, 500)
+    );
     let d = limiter.decide(1_099, 1);
     assert_eq!(
-        (d.allowed, d.remaining, us(d.retry_after), us(d.reset_after)),
+        (
+            d.allowed(),
+            d.remaining(),
+            us(d.retry_after()),
+            us(d.reset_after())
+        ),
         (false, 0, 1, 1)
     );
     // The window started at the first call (100) and ends at 1 100.
     let d = limiter.decide(1_100, 3);
     assert_eq!(
-        (d.allowed, d.remaining, us(d.reset_after)),
+        (d.allowed(), d.remaining(), us(d.reset_after())),
         (true, 0, 1_000)
     );
 }
@@ -188,15 +194,15 @@ fn fixed_window_counts_and_rolls_over() {
 fn fixed_window_does_not_count_denied_calls() {
     let params = WindowParams::new(10, 1_000).unwrap();
     let mut limiter = Limiter::Window(params, None);
-    assert!(limiter.decide(0, 8).allowed);
+    assert!(limiter.decide(0, 8).allowed());
     let d = limiter.decide(1, 3);
-    assert!(!d.allowed);
-    assert_eq!(d.remaining, 2);
+    assert!(!d.allowed());
+    assert_eq!(d.remaining(), 2);
     assert!(
-        limiter.decide(2, 2).allowed,
+        limiter.decide(2, 2).allowed(),
         "the denied cost of 3 was not counted"
     );
-    assert!(!limiter.decide(3, 1).allowed);
+    assert!(!limiter.decide(3, 1).allowed());
 }
 
 #[test]
@@ -204,10 +210,10 @@ fn fixed_window_admits_2n_across_a_boundary() {
     // The documented weakness, pinned: N at the end of a window and N at the start of the next.
     let params = WindowParams::new(5, 1_000).unwrap();
     let mut limiter = Limiter::Window(params, None);
-    assert!(limiter.decide(0, 1).allowed);
+    assert!(limiter.decide(0, 1).allowed());
     let mut admitted = 0;
     for now in [999, 999, 999, 999, 1_000, 1_000, 1_000, 1_000, 1_000] {
-        admitted += u32::from(limiter.decide(now, 1).allowed);
+        admitted += u32::from(limiter.decide(now, 1).allowed());
     }
     assert_eq!(
         admitted, 9,
@@ -221,8 +227,8 @@ fn fixed_window_peek_and_capacity() {
     let peek = fixed_window::decide(None, 7, &params, 0).unwrap();
     assert_eq!(
         (
-            peek.decision.remaining,
-            peek.decision.reset_after,
+            peek.decision.remaining(),
+            peek.decision.reset_after(),
             peek.write
         ),
         (2, Duration::ZERO, None)
@@ -251,14 +257,19 @@ fn sliding_log_exact_numbers() {
         let d = sliding_log::decide(&mut log, now, &params, 1)
             .unwrap()
             .decision;
-        assert_eq!((d.allowed, d.remaining), (true, remaining));
+        assert_eq!((d.allowed(), d.remaining()), (true, remaining));
     }
     // Cost 2 at 500: the first two entries (0 and 100) must leave: at 1 100.
     let d = sliding_log::decide(&mut log, 500, &params, 2)
         .unwrap()
         .decision;
     assert_eq!(
-        (d.allowed, d.remaining, us(d.retry_after), us(d.reset_after)),
+        (
+            d.allowed(),
+            d.remaining(),
+            us(d.retry_after()),
+            us(d.reset_after())
+        ),
         (false, 0, 600, 700)
     );
     assert_eq!(log, [0, 100, 200], "denied calls are not logged");
@@ -266,7 +277,7 @@ fn sliding_log_exact_numbers() {
     let d = sliding_log::decide(&mut log, 1_000, &params, 2)
         .unwrap()
         .decision;
-    assert_eq!((d.allowed, us(d.retry_after)), (false, 100));
+    assert_eq!((d.allowed(), us(d.retry_after())), (false, 100));
     assert_eq!(
         log,
         [100, 200],
@@ -276,7 +287,7 @@ fn sliding_log_exact_numbers() {
         .unwrap()
         .decision;
     assert_eq!(
-        (d.allowed, d.remaining, us(d.reset_after)),
+        (d.allowed(), d.remaining(), us(d.reset_after())),
         (true, 0, 1_000)
     );
     assert_eq!(log, [200, 1_100, 1_100]);
@@ -289,8 +300,8 @@ fn sliding_log_peek_capacity_and_unordered_time() {
     let peek = sliding_log::decide(&mut log, 60, &params, 0).unwrap();
     assert_eq!(
         (
-            peek.decision.remaining,
-            us(peek.decision.reset_after),
+            peek.decision.remaining(),
+            us(peek.decision.reset_after()),
             peek.write
         ),
         (1, 90, None)
@@ -306,7 +317,7 @@ fn sliding_log_peek_capacity_and_unordered_time() {
         sliding_log::decide(&mut log, 40, &params, 1)
             .unwrap()
             .decision
-            .allowed
+            .allowed()
     );
     assert_eq!(log, [40, 50]);
     let _ = sliding_log::decide(&mut VecDeque::from([u64::MAX]), u64::MAX, &params, 2).unwrap();
@@ -354,10 +365,11 @@ fn sliding_log_never_admits_more_than_limit_in_any_window() {
             let in_window = admitted.iter().filter(|&&at| at + window > now).count() as u64;
             let fits = in_window + u64::from(cost) <= u64::from(limit);
             assert_eq!(
-                decision.allowed, fits,
+                decision.allowed(),
+                fits,
                 "seed {seed}: at {now} cost {cost}, {in_window} in window"
             );
-            if decision.allowed {
+            if decision.allowed() {
                 admitted.extend(std::iter::repeat_n(now, cost as usize));
             }
         }
@@ -383,7 +395,7 @@ fn gcra_admits_at_most_burst_plus_w_over_t_in_any_interval() {
         let mut limiter = Limiter::Gcra(params, None);
         let mut admitted: Vec<(u64, u64)> = Vec::new();
         for (now, cost) in arrivals(&mut rng, t * u64::from(burst), burst, 300) {
-            if limiter.decide(now, cost).allowed {
+            if limiter.decide(now, cost).allowed() {
                 admitted.push((now, u64::from(cost)));
             }
         }
@@ -418,11 +430,11 @@ fn fixed_window_never_admits_more_than_limit_per_window() {
             }
             let decision = limiter.decide(now, cost);
             let fits = count + u64::from(cost) <= u64::from(limit);
-            assert_eq!(decision.allowed, fits, "seed {seed}: at {now}");
+            assert_eq!(decision.allowed(), fits, "seed {seed}: at {now}");
             if fits {
                 count += u64::from(cost);
             }
-            assert_eq!(u64::from(decision.remaining), u64::from(limit) - count);
+            assert_eq!(u64::from(decision.remaining()), u64::from(limit) - count);
         }
     }
 }
@@ -447,24 +459,24 @@ fn retry_after_and_reset_after_are_exact() {
             for (now, cost) in arrivals(&mut rng, window, capacity, 200) {
                 let before = limiter.clone();
                 let decision = limiter.decide(now, cost);
-                assert_eq!(decision.limit, capacity);
+                assert_eq!(decision.limit(), capacity);
                 let at = |offset: u64, cost: u32| before.clone().decide(now + offset, cost);
-                if !decision.allowed {
-                    let retry = us(decision.retry_after);
+                if !decision.allowed() {
+                    let retry = us(decision.retry_after());
                     assert!(retry > 0, "seed {seed} {policy:?}: denied with no wait");
                     assert!(
-                        at(retry, cost).allowed,
+                        at(retry, cost).allowed(),
                         "seed {seed} {policy:?}: not allowed after retry_after"
                     );
                     assert!(
-                        !at(retry - 1, cost).allowed,
+                        !at(retry - 1, cost).allowed(),
                         "seed {seed} {policy:?}: retry_after too long"
                     );
                 }
                 let after = limiter.clone();
-                let reset = us(decision.reset_after);
+                let reset = us(decision.reset_after());
                 let full =
-                    |offset: u64| after.clone().decide(now + offset, 0).remaining == capacity;
+                    |offset: u64| after.clone().decide(now + offset, 0).remaining() == capacity;
                 assert!(
                     full(reset),
                     "seed {seed} {policy:?}: not full after reset_after"
@@ -585,13 +597,7 @@ fn script_replies() {
             .unwrap();
     assert_eq!(
         decision,
-        RateLimitDecision {
-            allowed: true,
-            limit: 10,
-            remaining: 9,
-            retry_after: Duration::ZERO,
-            reset_after: Duration::from_millis(100),
-        }
+        RateLimitDecision::admitted(10, 9, Duration::from_millis(100))
     );
     let kind = |reply: &[i64]| {
         RateLimitDecision::from_script_reply(&policy, reply)
@@ -606,13 +612,12 @@ fn script_replies() {
 
 #[test]
 fn rate_limited_error() {
-    let decision = RateLimitDecision {
-        allowed: false,
-        limit: 1,
-        remaining: 0,
-        retry_after: Duration::from_micros(99_138),
-        reset_after: Duration::from_micros(499_138),
-    };
+    let decision = RateLimitDecision::denied(
+        1,
+        0,
+        Duration::from_micros(99_138),
+        Duration::from_micros(499_138),
+    );
     let err = decision.into_result().unwrap_err();
     assert_eq!(err.to_string(), "rate limit exceeded, retry after 99.138ms");
     assert_eq!(err.decision(), &decision);
@@ -620,10 +625,7 @@ fn rate_limited_error() {
     assert_eq!(decision.reset_after_secs(), 1);
     let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(err);
     assert!(boxed.source().is_none());
-    let allowed = RateLimitDecision {
-        allowed: true,
-        ..decision
-    };
+    let allowed = RateLimitDecision::admitted(1, 0, Duration::from_micros(499_138));
     assert_eq!(allowed.into_result().unwrap(), allowed);
 }
 

@@ -104,8 +104,8 @@ pub async fn exactly_limit_under_concurrency(backend: DynBackend) {
                         limited.retry_after() > Duration::ZERO,
                         "{algorithm}: a denial says when to retry"
                     );
-                    assert_eq!(limited.decision().limit, 10, "{algorithm}");
-                    assert_eq!(limited.decision().remaining, 0, "{algorithm}");
+                    assert_eq!(limited.decision().limit(), 10, "{algorithm}");
+                    assert_eq!(limited.decision().remaining(), 0, "{algorithm}");
                     denied += 1;
                 }
             }
