@@ -54,9 +54,8 @@ return {value, redis.call('PTTL', KEYS[1])}
     )
 });
 
-/// GCRA rate-limit decision (`scripts/gcra.lua`): `KEYS[1]` the TAT, `ARGV` =
-/// [`RateLimitPolicy::script_args`](cache_core::rate_limit::RateLimitPolicy::script_args) →
-/// `{allowed, remaining, retry_after_us, reset_after_us, now_us}`.
+/// GCRA rate-limit decision (`scripts/gcra.lua`): `KEYS[1]` the TAT, `ARGV` and reply as
+/// `rate_limit::wire` writes and reads them.
 pub(crate) static RATE_LIMIT_GCRA: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/gcra.lua")));
 

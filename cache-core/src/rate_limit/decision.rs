@@ -3,8 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::RateLimitPolicy;
-use crate::{Error, ErrorKind, Result};
+use crate::Result;
 
 /// The outcome of one rate-limit decision, in the shape of redis-cell's `CL.THROTTLE` reply
 /// (and of the `X-RateLimit-*` / `Retry-After` HTTP headers).
@@ -37,7 +36,8 @@ impl RateLimitDecision {
     /// could pass right now, and the limiter is back to full capacity after `reset_after` if
     /// nothing more passes. [`retry_after`](Self::retry_after) is zero.
     ///
-    /// `limit` is what the policy admits at once ([`RateLimitPolicy::capacity`]).
+    /// `limit` is what the policy admits at once: its
+    /// [`capacity`](super::RateLimitPolicy::capacity).
     ///
     /// ```
     /// use std::time::Duration;
@@ -64,7 +64,8 @@ impl RateLimitDecision {
     /// `retry_after` if nothing else takes the room first, and the limiter is back to full
     /// capacity after `reset_after`.
     ///
-    /// `limit` is what the policy admits at once ([`RateLimitPolicy::capacity`]).
+    /// `limit` is what the policy admits at once: its
+    /// [`capacity`](super::RateLimitPolicy::capacity).
     ///
     /// ```
     /// use std::time::Duration;
@@ -98,7 +99,7 @@ impl RateLimitDecision {
     }
 
     /// The most that can pass at once: GCRA's burst, or the limit per window of the other
-    /// algorithms ([`RateLimitPolicy::capacity`]).
+    /// algorithms ([`RateLimitPolicy::capacity`](super::RateLimitPolicy::capacity)).
     #[must_use]
     pub const fn limit(&self) -> u32 {
         self.limit
@@ -145,57 +146,6 @@ impl RateLimitDecision {
     #[must_use]
     pub fn reset_after_secs(&self) -> u64 {
         ceil_secs(self.reset_after)
-    }
-
-    /// Reads the reply of a rate-limit Redis script (`cache-redis/src/scripts/*.lua`):
-    /// `{allowed, remaining, retry_after_us, reset_after_us[, now_us]}` where `allowed` is `1`,
-    /// `0`, or `-1` for a cost that can never pass. `policy` supplies the `limit`.
-    ///
-    /// A `-1` is [`ErrorKind::InvalidInput`]; a malformed reply is [`ErrorKind::Backend`].
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use cache_core::rate_limit::{RateLimitDecision, RateLimitPolicy};
-    ///
-    /// let policy = RateLimitPolicy::gcra(10, Duration::from_secs(1)).burst(5);
-    /// let decision = RateLimitDecision::from_script_reply(&policy, &[0, 0, 99_138, 499_138])?;
-    /// assert!(!decision.allowed());
-    /// assert_eq!(decision.limit(), 5);
-    /// assert_eq!(decision.retry_after(), Duration::from_micros(99_138));
-    /// # Ok::<(), cache_core::Error>(())
-    /// ```
-    pub fn from_script_reply(policy: &RateLimitPolicy, reply: &[i64]) -> Result<Self> {
-        let malformed = || {
-            Error::new(
-                ErrorKind::Backend,
-                format!("malformed rate-limit script reply {reply:?}"),
-            )
-        };
-        let [allowed, remaining, retry_after, reset_after, ..] = *reply else {
-            return Err(malformed());
-        };
-        let allowed = match allowed {
-            1 => true,
-            0 => false,
-            -1 => {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    format!(
-                        "the call's cost can never be admitted: the policy admits at most {} at once",
-                        policy.capacity()
-                    ),
-                ));
-            }
-            _ => return Err(malformed()),
-        };
-        let micros = |value: i64| u64::try_from(value).map_err(|_| malformed());
-        Ok(Self {
-            allowed,
-            limit: policy.capacity(),
-            remaining: u32::try_from(micros(remaining)?).unwrap_or(u32::MAX),
-            retry_after: Duration::from_micros(micros(retry_after)?),
-            reset_after: Duration::from_micros(micros(reset_after)?),
-        })
     }
 }
 

@@ -263,40 +263,6 @@ impl RateLimitPolicy {
     pub fn check_cost(&self, cost: u32) -> Result<()> {
         cost_fits(cost, self.capacity())
     }
-
-    /// The numeric `ARGV` of this algorithm's Redis script (`cache-redis/src/scripts/`), after
-    /// validating the policy and the cost:
-    ///
-    /// | algorithm | `ARGV[1]` | `ARGV[2]` | `ARGV[3]` |
-    /// |---|---|---|---|
-    /// | GCRA | emission interval in µs | burst | cost |
-    /// | fixed window | limit | window in µs | cost |
-    /// | sliding log | limit | window in µs | cost |
-    ///
-    /// The sliding log takes a fourth argument, a member prefix unique to the call.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use cache_core::rate_limit::RateLimitPolicy;
-    ///
-    /// let policy = RateLimitPolicy::gcra(10, Duration::from_secs(1)).burst(5);
-    /// assert_eq!(policy.script_args(1)?, [100_000, 5, 1]);
-    /// # Ok::<(), cache_core::Error>(())
-    /// ```
-    pub fn script_args(&self, cost: u32) -> Result<[u64; 3]> {
-        self.validate()?;
-        self.check_cost(cost)?;
-        Ok(match self.algorithm {
-            Algorithm::Gcra => [
-                self.emission_interval_us(),
-                u64::from(self.capacity()),
-                u64::from(cost),
-            ],
-            Algorithm::FixedWindow | Algorithm::SlidingLog => {
-                [u64::from(self.limit), self.window_us(), u64::from(cost)]
-            }
-        })
-    }
 }
 
 pub(crate) fn cost_fits(cost: u32, capacity: u32) -> Result<()> {

@@ -560,21 +560,7 @@ fn policy_numbers() {
         "rounded up"
     );
     assert_eq!(policy.capacity(), 3);
-    assert_eq!(policy.script_args(2).unwrap(), [333_334, 3, 2]);
     assert_eq!(policy.burst(7).capacity(), 7);
-    assert_eq!(
-        RateLimitPolicy::sliding_log(5, Duration::from_millis(1500))
-            .script_args(0)
-            .unwrap(),
-        [5, 1_500_000, 0]
-    );
-    assert_eq!(
-        RateLimitPolicy::fixed_window(5, Duration::from_secs(1))
-            .script_args(6)
-            .unwrap_err()
-            .kind(),
-        ErrorKind::InvalidInput
-    );
     assert_eq!(Algorithm::default(), Algorithm::Gcra);
     for algorithm in [
         Algorithm::Gcra,
@@ -587,27 +573,6 @@ fn policy_numbers() {
         "leaky".parse::<Algorithm>().unwrap_err().kind(),
         ErrorKind::Config
     );
-}
-
-#[test]
-fn script_replies() {
-    let policy = RateLimitPolicy::gcra(10, Duration::from_secs(1));
-    let decision =
-        RateLimitDecision::from_script_reply(&policy, &[1, 9, 0, 100_000, 1_795_322_075_460_910])
-            .unwrap();
-    assert_eq!(
-        decision,
-        RateLimitDecision::admitted(10, 9, Duration::from_millis(100))
-    );
-    let kind = |reply: &[i64]| {
-        RateLimitDecision::from_script_reply(&policy, reply)
-            .unwrap_err()
-            .kind()
-    };
-    assert_eq!(kind(&[-1, 0, 0, 0]), ErrorKind::InvalidInput);
-    assert_eq!(kind(&[1, 0, 0]), ErrorKind::Backend);
-    assert_eq!(kind(&[2, 0, 0, 0]), ErrorKind::Backend);
-    assert_eq!(kind(&[0, -3, 0, 0]), ErrorKind::Backend);
 }
 
 #[test]

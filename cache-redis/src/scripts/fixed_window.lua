@@ -3,7 +3,7 @@
 --
 -- KEYS[1]  the limiter key: a hash {s = window start, integer µs of server time,
 --          n = cost admitted in this window}; its TTL is the time until the window ends
--- ARGV[1]  limit N per window (integer >= 1): RateLimitPolicy::script_args()[0]
+-- ARGV[1]  limit N per window (integer >= 1): WindowParams::limit()
 -- ARGV[2]  the window W in µs (integer >= 1)
 -- ARGV[3]  cost (integer >= 0; 0 = peek: reports, changes nothing)
 --

@@ -3,7 +3,7 @@
 --
 -- KEYS[1]  the limiter key: a string holding the theoretical arrival time (TAT), integer µs
 --          of server time; its TTL is the time until that TAT has passed
--- ARGV[1]  T, the emission interval in µs (integer >= 1): RateLimitPolicy::script_args()[0]
+-- ARGV[1]  T, the emission interval in µs (integer >= 1): Gcra::emission_interval_us()
 -- ARGV[2]  B, the burst (integer >= 1)
 -- ARGV[3]  cost (integer >= 0; 0 = peek: reports, changes nothing)
 --

@@ -5,7 +5,7 @@
 -- KEYS[1]  the limiter key: a sorted set with one member per admitted unit of cost, scored
 --          by its admission time in integer µs of server time; its TTL is the time until the
 --          newest member leaves the window
--- ARGV[1]  limit N (integer >= 1): RateLimitPolicy::script_args()[0]
+-- ARGV[1]  limit N (integer >= 1): WindowParams::limit()
 -- ARGV[2]  the window W in µs (integer >= 1)
 -- ARGV[3]  cost (integer >= 0; 0 = peek: reports, adds nothing)
 -- ARGV[4]  a member prefix unique to this call (e.g. a per-process random id and a counter),
