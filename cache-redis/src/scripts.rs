@@ -14,45 +14,25 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
-/// `KEYS[1]` counter, `ARGV[1]` delta, `ARGV[2]` TTL in ms → the new value.
+/// Increment with a TTL (`scripts/increment_with_ttl.lua`): `KEYS[1]` counter, `ARGV[1]`
+/// delta, `ARGV[2]` TTL in ms → the new value.
 ///
 /// `INCRBY`, then `PEXPIRE` when the key has no TTL (just created, or left without one by a
 /// crash between two separate commands: this heals it).
-pub(crate) static INCREMENT_WITH_TTL: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local value = redis.call('INCRBY', KEYS[1], ARGV[1])
-if redis.call('PTTL', KEYS[1]) == -1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return value
-",
-    )
-});
+pub(crate) static INCREMENT_WITH_TTL: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/increment_with_ttl.lua")));
 
-/// `KEYS[1]` key, `ARGV[1]` expected value → 1 if it held exactly that value and was
-/// removed, 0 otherwise (compare-and-delete, as a lock release needs).
-pub(crate) static DELETE_IF_EQUALS: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-",
-    )
-});
+/// Compare-and-delete (`scripts/delete_if_equals.lua`): `KEYS[1]` key, `ARGV[1]` expected
+/// value → 1 if it held exactly that value and was removed, 0 otherwise (as a lock release
+/// needs).
+pub(crate) static DELETE_IF_EQUALS: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/delete_if_equals.lua")));
 
-/// `KEYS[1]` key → `{value or false, remaining TTL in ms (-1 none, -2 missing)}` read at one
-/// instant, so the TTL belongs to the value returned.
-pub(crate) static GET_WITH_TTL: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local value = redis.call('GET', KEYS[1])
-return {value, redis.call('PTTL', KEYS[1])}
-",
-    )
-});
+/// Value and TTL (`scripts/get_with_ttl.lua`): `KEYS[1]` key → `{value or false, remaining
+/// TTL in ms (-1 none, -2 missing)}` read at one instant, so the TTL belongs to the value
+/// returned.
+pub(crate) static GET_WITH_TTL: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/get_with_ttl.lua")));
 
 /// GCRA rate-limit decision (`scripts/gcra.lua`): `KEYS[1]` the TAT, `ARGV` and reply as
 /// `rate_limit::wire` writes and reads them.
