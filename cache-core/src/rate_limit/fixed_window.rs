@@ -51,7 +51,8 @@ pub struct WindowState {
 /// Decides a call of `cost` at `now_us`, given the stored `state` (`None`: no state).
 ///
 /// The outcome's `write` is the new state and how long to keep it (until the window ends).
-/// A `cost` of 0 is a peek. A `cost` over the limit is [`ErrorKind::InvalidInput`].
+/// A `cost` of 0 is a peek. A `cost` over the limit is
+/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
 #[inline]
 pub fn decide(
     state: Option<WindowState>,

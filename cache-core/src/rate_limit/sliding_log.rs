@@ -48,7 +48,7 @@ use crate::Result;
 ///
 /// The outcome's `write` is `Some(((), ttl))` when entries were added: keep the log for `ttl`
 /// (until its newest entry leaves the window). A `cost` of 0 is a peek. A `cost` over the
-/// limit is [`ErrorKind::InvalidInput`].
+/// limit is [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
 pub fn decide(
     log: &mut VecDeque<u64>,
     now_us: u64,

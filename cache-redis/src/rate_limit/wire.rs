@@ -174,6 +174,8 @@ impl Member {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     fn numbers(policy: &RateLimitPolicy, cost: u32) -> Result<[u64; 3]> {
