@@ -1,6 +1,6 @@
 //! The runtime that macro expansions call. Not a public API: it changes without notice, and
 //! only generated code should name it. Only re-exports: the code lives in
-//! [`runtime`](crate::runtime) and [`rate_limit`](crate::rate_limit).
+//! the private `runtime` module and [`rate_limit`](crate::rate_limit).
 
 pub use crate::Result as CacheResult;
 pub use crate::key::{KeyBuf, KeyPart};
