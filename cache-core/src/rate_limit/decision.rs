@@ -15,7 +15,8 @@ use crate::Result;
 /// use std::time::Duration;
 /// use cache_core::rate_limit::RateLimitDecision;
 ///
-/// let denied = RateLimitDecision::denied(10, 0, Duration::from_millis(1500), Duration::from_secs(60));
+/// let (retry_after, reset_after) = (Duration::from_millis(1500), Duration::from_secs(60));
+/// let denied = RateLimitDecision::denied(10, 0, retry_after, reset_after);
 /// assert!(!denied.allowed());
 /// assert_eq!(denied.retry_after_secs(), 2); // `Retry-After` rounds up
 /// let err = denied.into_result().unwrap_err();
@@ -71,7 +72,8 @@ impl RateLimitDecision {
     /// use std::time::Duration;
     /// use cache_core::rate_limit::RateLimitDecision;
     ///
-    /// let denied = RateLimitDecision::denied(5, 0, Duration::from_millis(100), Duration::from_millis(500));
+    /// let (retry_after, reset_after) = (Duration::from_millis(100), Duration::from_millis(500));
+    /// let denied = RateLimitDecision::denied(5, 0, retry_after, reset_after);
     /// assert!(!denied.allowed());
     /// assert_eq!(denied.retry_after(), Duration::from_millis(100));
     /// assert_eq!(denied.reset_after(), Duration::from_millis(500));
@@ -173,7 +175,8 @@ fn ceil_secs(duration: Duration) -> u64 {
 ///     }
 /// }
 ///
-/// let denied = RateLimitDecision::denied(1, 0, Duration::from_millis(200), Duration::from_millis(200));
+/// let wait = Duration::from_millis(200);
+/// let denied = RateLimitDecision::denied(1, 0, wait, wait);
 /// let err: ApiError = RateLimited::new(denied).into();
 /// assert!(matches!(err, ApiError::TooManyRequests { retry_after_secs: 1 }));
 /// ```

@@ -12,7 +12,8 @@ use crate::{Error, ErrorKind, Result};
 /// use std::time::Duration;
 /// use cache_core::rate_limit::{RateLimitPolicy, WindowParams};
 ///
-/// let params = WindowParams::from_policy(&RateLimitPolicy::sliding_log(5, Duration::from_secs(2)))?;
+/// let policy = RateLimitPolicy::sliding_log(5, Duration::from_secs(2));
+/// let params = WindowParams::from_policy(&policy)?;
 /// assert_eq!((params.limit(), params.window_us()), (5, 2_000_000));
 /// assert!(WindowParams::new(0, 1).is_err());
 /// # Ok::<(), cache_core::Error>(())
