@@ -16,8 +16,43 @@
 //! - a value can never widen a glob pattern built from it (`*` becomes `%2A`);
 //! - a value cannot choose a Redis Cluster slot (`{` and `}` are escaped too).
 //!
-//! Compound values: `None` is `~` (and a `~` inside a value is escaped), `Some(v)` is `v`'s
-//! key form, and a slice or `Vec` is each element's key form followed by `,`.
+//! Compound values, as a grammar (`plain` is a byte of the set above, `HEX` an uppercase hex
+//! digit):
+//!
+//! ```text
+//! form   = scalar | option | list
+//! scalar = *( plain | "%" HEX HEX )     ; integers, bool, char, floats, strings
+//! option = "~"                          ; None
+//!        | form                         ; Some(v), if v's form does not start with "~"
+//!        | "~" form                     ; Some(v), if it does
+//! list   = *( item "," )                ; a slice or Vec: each element, then ","
+//! item   = form                         ; if the form holds no ","
+//!        | "(" form ")"                 ; if it does
+//! ```
+//!
+//! So the flat cases read plainly (`Some(7)` is `7`, `None` is `~`, `vec!["a", "b"]` is
+//! `a,b,`), and nesting stays injective: `Some(None)` is `~~`, and
+//! `vec![vec![String::new()]]` is `(,),` while `vec![vec![], vec![]]` is `,,`. A value of one
+//! type is read back unambiguously: a scalar never holds `~ , ( )`; `~` alone is `None`; an
+//! unbracketed item ends at the next `,`, and a bracketed one at its matching `)` (brackets
+//! only ever enclose a form that has a `,`, so an unbracketed item never starts with `(`).
+//! [`KeyPart`] impls of your own keep this if they only write through
+//! [`push_part`](KeyBuf::push_part) and [`push_escaped`](KeyBuf::push_escaped).
+//!
+//! ```
+//! use cache_core::{KeyBuf, KeyPart};
+//!
+//! fn form(value: &impl KeyPart) -> String {
+//!     let mut key = KeyBuf::new();
+//!     key.push_part(value);
+//!     key.into_string()
+//! }
+//!
+//! assert_eq!(form(&Some(None::<u8>)), "~~");
+//! assert_eq!(form(&vec![vec![String::new()]]), "(,),");
+//! assert_eq!(form(&vec![Vec::<String>::new(), vec![]]), ",,");
+//! assert_eq!(form(&vec![Some(vec![1]), None]), "(1,),~,");
+//! ```
 //!
 //! Without a template, `#[cached]` uses `<module path>::<fn name>` followed by `:` and the key
 //! form of each argument, e.g. `my_app::users::get_user:7`.
@@ -92,13 +127,33 @@ impl KeyBuf {
     fn push_spilled(&mut self, text: &str) {
         match &mut self.repr {
             Repr::Inline { len, bytes } => {
-                let start = usize::from(*len);
-                let mut heap = String::with_capacity((start + text.len()).max(2 * INLINE));
-                heap.push_str(inline_str(&bytes[..start]));
+                let mut heap = spilled(&bytes[..usize::from(*len)], text.len());
                 heap.push_str(text);
                 self.repr = Repr::Heap(heap);
             }
             Repr::Heap(heap) => heap.push_str(text),
+        }
+    }
+
+    /// Inserts the ASCII `byte` at `at`, a length this key had earlier: keys only grow, so
+    /// `at` is in bounds and on a char boundary. Only nested compound values need this, so
+    /// the flat ones never pay the shift.
+    #[cold]
+    fn insert_ascii(&mut self, at: usize, byte: u8) {
+        debug_assert!(byte.is_ascii());
+        match &mut self.repr {
+            Repr::Inline { len, bytes } if usize::from(*len) < INLINE => {
+                let end = usize::from(*len);
+                bytes.copy_within(at..end, at + 1);
+                bytes[at] = byte;
+                *len += 1;
+            }
+            Repr::Inline { len, bytes } => {
+                let mut heap = spilled(&bytes[..usize::from(*len)], 1);
+                heap.insert(at, char::from(byte));
+                self.repr = Repr::Heap(heap);
+            }
+            Repr::Heap(heap) => heap.insert(at, char::from(byte)),
         }
     }
 
@@ -155,14 +210,23 @@ impl KeyBuf {
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
+/// A heap buffer holding the filled inline bytes, with room for `extra` more.
+fn spilled(filled: &[u8], extra: usize) -> String {
+    let mut heap = String::with_capacity((filled.len() + extra).max(2 * INLINE));
+    heap.push_str(inline_str(filled));
+    heap
+}
+
 /// The filled part of the inline buffer as text, without re-validating it on every hit.
 #[inline]
 #[allow(unsafe_code)]
 fn inline_str(bytes: &[u8]) -> &str {
     // SAFETY: `bytes` is always `bytes[..len]` of an inline `KeyBuf` (or the 3-byte ASCII
     // escape in `push_escaped`). `Repr` is private to this module, and the only writes into
-    // the inline buffer are `push_literal`'s copies of whole `&str`s, appended at `len`, so the
-    // filled part is a concatenation of valid UTF-8 strings, which is valid UTF-8.
+    // the inline buffer are `push_literal`'s copies of whole `&str`s, appended at `len`, and
+    // `insert_ascii`'s single ASCII bytes, put at an earlier `len` (a boundary between two
+    // such strings), so the filled part stays a concatenation of valid UTF-8 strings, which is
+    // valid UTF-8.
     unsafe { std::str::from_utf8_unchecked(bytes) }
 }
 
@@ -203,9 +267,9 @@ impl fmt::Write for Escaping<'_> {
 /// A type whose values can be part of a cache key.
 ///
 /// Implemented for integers, `bool`, `char`, floats, strings, and for references, smart
-/// pointers, `Option`s, slices and `Vec`s of such types. For your own types, write the fields
-/// that identify a value; [`KeyBuf::push_escaped`] and [`KeyBuf::push_part`] keep the result
-/// injective.
+/// pointers, `Option`s, slices and `Vec`s of such types; the [module docs](self) give the key
+/// form of each. For your own types, write the fields that identify a value;
+/// [`KeyBuf::push_escaped`] and [`KeyBuf::push_part`] keep the result injective.
 ///
 /// ```
 /// use cache_core::{KeyBuf, KeyPart};
@@ -320,7 +384,15 @@ impl<T: KeyPart + ?Sized> KeyPart for Rc<T> {
 impl<T: KeyPart> KeyPart for Option<T> {
     fn write_key(&self, key: &mut KeyBuf) {
         match self {
-            Some(value) => value.write_key(key),
+            Some(value) => {
+                let start = key.as_str().len();
+                value.write_key(key);
+                // `~` alone is `None`, so `Some(None)` must not be `~`: a form starting with `~`
+                // gets one more, and reading one back strips exactly one.
+                if key.as_str().as_bytes().get(start) == Some(&b'~') {
+                    key.insert_ascii(start, b'~');
+                }
+            }
             None => key.push_literal("~"),
         }
     }
@@ -329,7 +401,13 @@ impl<T: KeyPart> KeyPart for Option<T> {
 impl<T: KeyPart> KeyPart for [T] {
     fn write_key(&self, key: &mut KeyBuf) {
         for item in self {
+            let start = key.as_str().len();
             item.write_key(key);
+            // An item's own `,`s would blur the separators: such an item goes in brackets.
+            if key.as_str().as_bytes()[start..].contains(&b',') {
+                key.insert_ascii(start, b'(');
+                key.push_literal(")");
+            }
             key.push_literal(",");
         }
     }
@@ -509,6 +587,44 @@ mod tests {
         assert_eq!(key.as_str(), "1|~|a,b%2Cc,|");
     }
 
+    fn form(value: &impl KeyPart) -> String {
+        let mut key = KeyBuf::new();
+        key.push_part(value);
+        key.into_string()
+    }
+
+    #[test]
+    fn nested_options_are_told_apart() {
+        assert_eq!(form(&None::<Option<u8>>), "~");
+        assert_eq!(form(&Some(None::<u8>)), "~~");
+        assert_eq!(form(&Some(Some(3_u8))), "3");
+        assert_eq!(form(&Some(Some(None::<u8>))), "~~~");
+    }
+
+    #[test]
+    fn nested_lists_are_told_apart() {
+        assert_eq!(form(&vec![vec![String::new()]]), "(,),");
+        assert_eq!(form(&vec![Vec::<String>::new(), vec![]]), ",,");
+        assert_eq!(form(&vec![vec!["a", "b"], vec![]]), "(a,b,),,");
+        assert_eq!(form(&vec![vec![vec![1_u8]]]), "((1,),),");
+    }
+
+    #[test]
+    fn nested_forms_move_to_the_heap_intact() {
+        // The bracket goes in front of an item that fills the inline buffer to the byte, then
+        // in front of one already on the heap.
+        let item = vec!["a".repeat(INLINE - 1)];
+        assert_eq!(form(&vec![item.clone()]), format!("({},),", item[0]));
+        assert_eq!(
+            form(&vec![vec![item.clone()]]),
+            format!("(({},),),", item[0])
+        );
+        let mut key = KeyBuf::new();
+        key.push_literal(&"p".repeat(INLINE - 1));
+        key.push_part(&Some(None::<u8>));
+        assert_eq!(key.as_str(), format!("{}~~", "p".repeat(INLINE - 1)));
+    }
+
     #[test]
     fn glob_matching_follows_redis() {
         assert!(glob_match("*", ""));
@@ -523,5 +639,76 @@ mod tests {
         assert!(glob_match("user:%2A*", "user:%2Afoo"));
         assert!(!glob_match("user:%2A*", "user:xfoo"));
         assert!(glob_match(&glob_escape("a[b]-c"), "a[b]-c"));
+    }
+
+    mod injective {
+        use std::collections::HashMap;
+        use std::fmt::Debug;
+
+        use proptest::prelude::*;
+        use proptest::{collection, option};
+
+        use super::form;
+        use crate::KeyPart;
+
+        /// Strings from a small alphabet heavy in the grammar's own characters, so that
+        /// distinct values often come close to sharing a form.
+        fn text() -> impl Strategy<Value = String> {
+            "[a,~()%]{0,2}"
+        }
+
+        fn list<T: Debug>(item: impl Strategy<Value = T>) -> impl Strategy<Value = Vec<T>> {
+            collection::vec(item, 0..3)
+        }
+
+        /// No two distinct values among `values` share a form.
+        fn check<T: KeyPart + PartialEq + Debug>(values: &[T]) -> Result<(), TestCaseError> {
+            let mut seen: HashMap<String, &T> = HashMap::new();
+            for value in values {
+                if let Some(other) = seen.insert(form(value), value) {
+                    prop_assert_eq!(other, value, "one form, two values");
+                }
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #[test]
+            fn option_option_string(values in collection::vec(option::of(option::of(text())), 0..32)) {
+                check(&values)?;
+            }
+
+            #[test]
+            fn vec_vec_string(values in collection::vec(list(list(text())), 0..32)) {
+                check(&values)?;
+            }
+
+            #[test]
+            fn vec_option_string(values in collection::vec(list(option::of(text())), 0..32)) {
+                check(&values)?;
+            }
+
+            #[test]
+            fn option_vec_string(values in collection::vec(option::of(list(text())), 0..32)) {
+                check(&values)?;
+            }
+
+            #[test]
+            fn deep_nesting(
+                values in collection::vec(
+                    list(option::of(list(option::of(option::of(text()))))),
+                    0..32,
+                )
+            ) {
+                check(&values)?;
+            }
+
+            #[test]
+            fn nested_integers(
+                values in collection::vec(option::of(list(list(option::of(0_u8..3)))), 0..32)
+            ) {
+                check(&values)?;
+            }
+        }
     }
 }
