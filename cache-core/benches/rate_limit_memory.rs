@@ -18,10 +18,19 @@
 //! - `governor_string_keys`: the same keyed by the same pre-built `String`s as
 //!   `ours_backend_rate_limit`: the anchor for the store and the algorithm alone.
 //!
+//!
+//! New keys, each checked once, on a backend bounded at 1M limiters (`new_key_1m_bound`): the
+//! cost of a flood of distinct keys (spoofed client addresses, say).
+//!
+//! - `full`: the table is full, so every new key drops a limiter first.
+//! - `filling`: the table is below its bound (a fresh one whenever half of it is used, the
+//!   set-up not timed): the anchor, a new key that drops nothing.
+//!
 //! After criterion, the variants run interleaved (see `common`); quote those ratios.
 
 mod common;
 
+use std::fmt::Write as _;
 use std::hint::black_box;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
@@ -45,6 +54,11 @@ fn policies() -> [RateLimitPolicy; 3] {
         RateLimitPolicy::sliding_log(PER_SECOND, second),
     ]
 }
+
+/// The limiter bound of the new-key cases.
+const BOUND: u64 = 1_000_000;
+/// New keys per interleaved batch of the new-key cases.
+const NEW_KEY_BATCH: u64 = 100_000;
 
 type Governor<K = u64> = governor::DefaultKeyedRateLimiter<K>;
 
@@ -79,6 +93,65 @@ impl Ours {
             let decision = self.backend.try_rate_limit(key, &self.policy, 1);
             black_box(decision.expect("decided in process").expect("a decision"));
         }
+    }
+}
+
+/// A backend bounded at [`BOUND`] limiters, checked with keys it has never seen.
+struct NewKeys {
+    backend: MemoryBackend,
+    /// A day-long window: no limiter expires during the bench, so no sweep makes room.
+    policy: RateLimitPolicy,
+    /// Keys used so far.
+    used: u64,
+    key: String,
+}
+
+impl NewKeys {
+    fn new() -> Self {
+        Self {
+            backend: MemoryBackend::builder()
+                .max_rate_limit_keys(BOUND as usize)
+                .build(),
+            policy: RateLimitPolicy::gcra(PER_SECOND, Duration::from_secs(86_400)),
+            used: 0,
+            key: String::new(),
+        }
+    }
+
+    /// Full: the bound and a quarter more keys leave every shard at its bound.
+    fn full() -> Self {
+        let mut table = Self::new();
+        table.run(BOUND + BOUND / 4);
+        table
+    }
+
+    /// `n` checks, each of a new key.
+    fn run(&mut self, n: u64) {
+        for _ in 0..n {
+            self.key.clear();
+            let _ = write!(self.key, "rl:new:{}", self.used);
+            self.used += 1;
+            let decision = self.backend.try_rate_limit(&self.key, &self.policy, 1);
+            black_box(decision.expect("decided in process").expect("a decision"));
+        }
+    }
+
+    /// `n` checks of new keys, on a table kept below its bound: replaced by a fresh one (not
+    /// timed) once half of it is used. Returns the time the checks took.
+    fn run_filling(&mut self, n: u64) -> Duration {
+        let mut elapsed = Duration::ZERO;
+        let mut left = n;
+        while left > 0 {
+            if self.used >= BOUND / 2 {
+                *self = Self::new();
+            }
+            let chunk = left.min(BOUND / 2 - self.used);
+            let started = Instant::now();
+            self.run(chunk);
+            elapsed += started.elapsed();
+            left -= chunk;
+        }
+        elapsed
     }
 }
 
@@ -218,5 +291,43 @@ fn benches(c: &mut Criterion) {
     );
 }
 
-criterion_group!(rate_limit_memory, benches);
+fn new_key_benches(c: &mut Criterion) {
+    let mut full = NewKeys::full();
+    let mut filling = NewKeys::new();
+    let mut group = c.benchmark_group("new_key_1m_bound");
+    group.bench_function("full", |b| {
+        b.iter_custom(|iters| {
+            let started = Instant::now();
+            full.run(iters);
+            started.elapsed()
+        });
+    });
+    group.bench_function("filling", |b| {
+        b.iter_custom(|iters| filling.run_filling(iters));
+    });
+    group.finish();
+
+    let variants: Vec<(&'static str, Batch<'_>)> = vec![
+        (
+            "new_key_1m_bound/filling",
+            Box::new(|| (filling.run_filling(NEW_KEY_BATCH), NEW_KEY_BATCH)),
+        ),
+        (
+            "new_key_1m_bound/full",
+            Box::new(|| {
+                let started = Instant::now();
+                full.run(NEW_KEY_BATCH);
+                (started.elapsed(), NEW_KEY_BATCH)
+            }),
+        ),
+    ];
+    paired(
+        "rate limit, memory, new keys, bound 1M",
+        Unit::NsPerCall,
+        &["new_key_1m_bound/filling"],
+        variants,
+    );
+}
+
+criterion_group!(rate_limit_memory, benches, new_key_benches);
 criterion_main!(rate_limit_memory);

@@ -41,8 +41,12 @@ impl MemoryBackendBuilder {
     }
 
     /// Bounds how many keys hold [rate-limit](crate::rate_limit) state at once (default
-    /// 100 000), apart from the bound on cached values. When a new key needs state and the
-    /// bound is reached, the limiter nearest to its expiry is dropped, which resets it.
+    /// 100 000), apart from the bound on cached values. The bound is split evenly over 64
+    /// shards, a key's shard picked by its hash. When a new key needs state and its shard is
+    /// full, one limiter there is dropped, which resets it: the one nearest to its expiry
+    /// among 8 of the shard taken at random (all of them in a shard that small). So the
+    /// limiter dropped is nearly always one of the earliest to expire, and a new key costs the
+    /// same whatever the bound.
     ///
     /// ```
     /// use cache_core::MemoryBackend;

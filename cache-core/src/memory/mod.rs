@@ -94,7 +94,8 @@ impl quick_cache::Weighter<StoredKey, Entry> for EntryWeighter {
 ///   [`purge_expired`](Self::purge_expired) see it, as they would a Redis key; `get` and the
 ///   writes of values do not. At most
 ///   [`max_rate_limit_keys`](MemoryBackendBuilder::max_rate_limit_keys) keys hold limiter
-///   state at once; past that, the limiter nearest to expiry is dropped (reset).
+///   state at once; past that, a new key drops (resets) one of the limiters nearest to
+///   expiry: the nearest among 8 sampled from its shard.
 ///
 /// Cloning a `MemoryBackend` gives another handle to the same store.
 ///

@@ -170,6 +170,29 @@ async fn rate_limit_keys_are_bounded_dropping_the_nearest_to_expiry() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_flood_of_new_keys_keeps_the_limiter_that_lasts_longest() {
+    // 64 shards of 1 000 cells: a new key on a full shard drops the limiter nearest to expiry
+    // among a sample, which is never the one lasting longest.
+    let cache = MemoryBackend::builder().max_rate_limit_keys(64_000).build();
+    let policy = per_minute(10);
+    // 9 of 10 taken: this state lasts 54 s, each flooding key's 6 s.
+    assert!(ready(cache.try_rate_limit("heavy", &policy, 9)).allowed);
+    for i in 0..100_000 {
+        let decision = cache.try_rate_limit(&format!("k{i}"), &policy, 1);
+        assert!(ready(decision).allowed);
+    }
+    assert!(
+        cache.len() <= 64_000,
+        "{} limiters above a bound of 64 000",
+        cache.len()
+    );
+    assert_eq!(
+        ready(cache.try_rate_limit("heavy", &policy, 0)).remaining,
+        1
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn expired_limiters_are_swept_as_shards_grow() {
     let cache = MemoryBackend::new();
     let policy = RateLimitPolicy::fixed_window(5, Duration::from_secs(1));
