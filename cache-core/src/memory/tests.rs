@@ -176,10 +176,10 @@ async fn a_flood_of_new_keys_keeps_the_limiter_that_lasts_longest() {
     let cache = MemoryBackend::builder().max_rate_limit_keys(64_000).build();
     let policy = per_minute(10);
     // 9 of 10 taken: this state lasts 54 s, each flooding key's 6 s.
-    assert!(ready(cache.try_rate_limit("heavy", &policy, 9)).allowed);
+    assert!(ready(cache.try_rate_limit("heavy", &policy, 9)).allowed());
     for i in 0..100_000 {
         let decision = cache.try_rate_limit(&format!("k{i}"), &policy, 1);
-        assert!(ready(decision).allowed);
+        assert!(ready(decision).allowed());
     }
     assert!(
         cache.len() <= 64_000,
@@ -187,7 +187,7 @@ async fn a_flood_of_new_keys_keeps_the_limiter_that_lasts_longest() {
         cache.len()
     );
     assert_eq!(
-        ready(cache.try_rate_limit("heavy", &policy, 0)).remaining,
+        ready(cache.try_rate_limit("heavy", &policy, 0)).remaining(),
         1
     );
 }
