@@ -500,15 +500,29 @@ impl RedisConfig {
         &self.key_prefix
     }
 
-    /// The TTL for writes that carry none.
+    /// The TTL for writes that carry none, as set by [`default_ttl`](Self::default_ttl).
+    /// Not called `default_ttl()`: that name is the setter's.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = cache_redis::RedisConfig::default().default_ttl(Some(Duration::from_secs(60)));
+    /// assert_eq!(config.fallback_ttl(), Some(Duration::from_secs(60)));
+    /// ```
     #[must_use]
-    pub fn get_default_ttl(&self) -> Option<Duration> {
+    pub fn fallback_ttl(&self) -> Option<Duration> {
         self.default_ttl
     }
 
-    /// The database number.
+    /// The database number, as set by [`db`](Self::db) (whose name this getter cannot share)
+    /// or the URL's path.
+    ///
+    /// ```
+    /// let config = cache_redis::RedisConfig::from_url("redis://localhost/3")?;
+    /// assert_eq!(config.database(), 3);
+    /// # Ok::<(), cache_core::Error>(())
+    /// ```
     #[must_use]
-    pub fn get_db(&self) -> i64 {
+    pub fn database(&self) -> i64 {
         self.db
     }
 

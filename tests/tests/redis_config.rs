@@ -28,10 +28,10 @@ fn standalone(config: &RedisConfig) -> (String, u16) {
 fn defaults_when_nothing_is_set() {
     let config = from(&[]).unwrap();
     assert_eq!(standalone(&config), ("127.0.0.1".to_owned(), 6379));
-    assert_eq!(config.get_db(), 0);
+    assert_eq!(config.database(), 0);
     assert!(!config.has_password());
     assert_eq!(config.prefix(), "");
-    assert_eq!(config.get_default_ttl(), None);
+    assert_eq!(config.fallback_ttl(), None);
 }
 
 #[test]
@@ -46,10 +46,10 @@ fn every_variable() {
     ])
     .unwrap();
     assert_eq!(standalone(&config), ("cache.internal".to_owned(), 6380));
-    assert_eq!(config.get_db(), 3);
+    assert_eq!(config.database(), 3);
     assert!(config.has_password());
     assert_eq!(config.prefix(), "myapp:");
-    assert_eq!(config.get_default_ttl(), Some(Duration::from_secs(3600)));
+    assert_eq!(config.fallback_ttl(), Some(Duration::from_secs(3600)));
     assert_eq!(cache_redis::ENV_VARS.len(), 7);
 }
 
@@ -65,10 +65,10 @@ fn url_wins_over_parts_but_not_prefix_and_ttl() {
     ])
     .unwrap();
     assert_eq!(standalone(&config), ("urlhost".to_owned(), 7000));
-    assert_eq!(config.get_db(), 5);
+    assert_eq!(config.database(), 5);
     assert!(config.has_password());
     assert_eq!(config.prefix(), "p:");
-    assert_eq!(config.get_default_ttl(), Some(Duration::from_secs(10)));
+    assert_eq!(config.fallback_ttl(), Some(Duration::from_secs(10)));
 }
 
 #[test]
@@ -187,9 +187,9 @@ fn from_env_reads_the_process_environment() {
             Ok(config) => println!(
                 "CHILD ok port={:?} db={} prefix={} ttl={:?} debug={config:?}",
                 config.topology(),
-                config.get_db(),
+                config.database(),
                 config.prefix(),
-                config.get_default_ttl()
+                config.fallback_ttl()
             ),
             Err(error) => println!("CHILD err {error}"),
         }
