@@ -191,6 +191,9 @@ impl Default for RedisConfig {
     }
 }
 
+/// The characters a key prefix is expected to end in (see [`RedisConfig::key_prefix`]).
+pub const PREFIX_SEPARATORS: [char; 6] = [':', '.', '/', '-', '_', '|'];
+
 /// The environment variables [`RedisConfig::from_env`] reads.
 pub const ENV_VARS: [&str; 7] = [
     "REDIS_URL",
@@ -233,17 +236,22 @@ impl RedisConfig {
     /// `rediss://...` for TLS (needs this crate's `tls` feature). User name and password may be
     /// percent-encoded.
     ///
+    /// A query string or fragment (`?protocol=resp3`, `#insecure`, ...) is refused rather than
+    /// ignored: this crate applies none of them, and a setting that silently does nothing is
+    /// worse than an error. Use the setters instead.
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::Config`] for a URL that does not parse, an unknown scheme, a bad port or
-    /// database, or `rediss://` without the `tls` feature. The message never contains the
-    /// password.
+    /// database, a query string or fragment, or `rediss://` without the `tls` feature. The
+    /// message never contains the password.
     ///
     /// ```
     /// use cache_redis::RedisConfig;
     ///
     /// assert!(RedisConfig::from_url("redis://localhost:6380/3").is_ok());
     /// assert!(RedisConfig::from_url("http://localhost").is_err());
+    /// assert!(RedisConfig::from_url("redis://localhost/?protocol=resp3").is_err());
     /// ```
     pub fn from_url(url: &str) -> Result<Self> {
         parse_url(url, "the Redis URL")
@@ -307,20 +315,23 @@ impl RedisConfig {
     ///
     /// | variable | meaning |
     /// |---|---|
-    /// | `REDIS_URL` | a URL as for [`from_url`](Self::from_url); wins over host, port, password and db when set |
+    /// | `REDIS_URL` | a URL as for [`from_url`](Self::from_url); wins over host, port, password and db when set; set but empty is an error |
     /// | `REDIS_HOST` | host name (default `127.0.0.1`) |
     /// | `REDIS_PORT` | port, 1–65535 (default 6379) |
     /// | `REDIS_PASSWORD` | password (default none; an empty value means none) |
     /// | `REDIS_DB` | database number, ≥ 0 (default 0) |
-    /// | `REDIS_KEY_PREFIX` | prefix put in front of every key (default none) |
+    /// | `REDIS_KEY_PREFIX` | prefix put in front of every key, as is (default none; see [`key_prefix`](Self::key_prefix) for the separator) |
     /// | `REDIS_DEFAULT_TTL` | seconds, > 0, for writes that give no TTL (default none) |
     ///
-    /// Unset and empty variables take the default.
+    /// Unset and empty variables take the default, except `REDIS_URL`: an empty one is most
+    /// likely a URL lost on the way (an unset variable in a template), and falling back to
+    /// `127.0.0.1:6379` would quietly use the wrong server.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`] naming the variable, for a value that does not parse. A bad
-    /// `REDIS_PASSWORD` cannot happen; a bad `REDIS_URL` is reported without its password.
+    /// [`ErrorKind::Config`] naming the variable, for a value that does not parse or an empty
+    /// `REDIS_URL`. A bad `REDIS_PASSWORD` cannot happen; a bad `REDIS_URL` is reported without
+    /// its password.
     ///
     /// ```no_run
     /// # async fn run() -> cache_core::Result<()> {
@@ -349,7 +360,14 @@ impl RedisConfig {
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let var = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-        let mut config = match var("REDIS_URL") {
+        let mut config = match lookup("REDIS_URL") {
+            Some(url) if url.trim().is_empty() => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "REDIS_URL is set but empty; unset it to use REDIS_HOST / REDIS_PORT \
+                     (default 127.0.0.1:6379)",
+                ));
+            }
             Some(url) => parse_url(url.trim(), "REDIS_URL")?,
             None => {
                 let host = var("REDIS_HOST")
@@ -385,7 +403,7 @@ impl RedisConfig {
             }
         };
         if let Some(prefix) = lookup("REDIS_KEY_PREFIX").filter(|p| !p.is_empty()) {
-            config.key_prefix = prefix;
+            config = config.key_prefix(prefix);
         }
         if let Some(ttl) = var("REDIS_DEFAULT_TTL") {
             let seconds = ttl.trim().parse::<u64>().ok().filter(|s| *s > 0).ok_or_else(|| {
@@ -425,7 +443,7 @@ impl RedisConfig {
 
     /// Uses TLS (`rediss://`) for data connections. Needs this crate's `tls` feature;
     /// without it, [`RedisBackend::connect`](crate::RedisBackend::connect) fails with
-    /// [`ErrorKind::Config`].
+    /// [`ErrorKind::Config`] (and [`from_url`](Self::from_url) refuses `rediss://`).
     #[must_use]
     pub fn tls(mut self, tls: bool) -> Self {
         self.tls = tls;
@@ -452,11 +470,29 @@ impl RedisConfig {
     /// limits [`clear`](cache_core::CacheBackend::clear) and
     /// [`delete_pattern`](cache_core::CacheBackend::delete_pattern) to keys under it.
     ///
+    /// The prefix is used exactly as given: nothing is inserted between it and the key, so
+    /// end it in a separator. A non-empty prefix whose last character is none of
+    /// [`PREFIX_SEPARATORS`] (`:` `.` `/` `-` `_` `|`) is kept as is but logged once here with
+    /// `tracing::warn!`: `"myapp"` makes the key `user:7` read `myappuser:7`, and the warning
+    /// suggests `"myapp:"`.
+    ///
     /// Keep `{` and `}` out of a prefix used on a Cluster: a hash tag in the prefix would put
     /// every key in one slot.
+    ///
+    /// ```
+    /// let config = cache_redis::RedisConfig::default().key_prefix("myapp:");
+    /// assert_eq!(config.prefix(), "myapp:");
+    /// ```
     #[must_use]
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.key_prefix = prefix.into();
+        if !self.key_prefix.is_empty() && !self.key_prefix.ends_with(PREFIX_SEPARATORS) {
+            let prefix = &self.key_prefix;
+            tracing::warn!(
+                "the key prefix `{prefix}` does not end in a separator, so the key `user:7` \
+                 will read `{prefix}user:7`; use `{prefix}:` if you meant `{prefix}:user:7`"
+            );
+        }
         self
     }
 
@@ -553,13 +589,21 @@ impl RedisConfig {
             ));
         }
         if self.tls && !cfg!(feature = "tls") {
-            return Err(Error::new(
-                ErrorKind::Config,
-                "TLS (rediss://) needs the `tls` feature of cache-redis",
-            ));
+            return Err(tls_feature_missing("the configuration"));
         }
         Ok(())
     }
+}
+
+/// The error for TLS asked for (by `source`) in a build without the `tls` feature.
+fn tls_feature_missing(source: &str) -> Error {
+    Error::new(
+        ErrorKind::Config,
+        format!(
+            "{source} asks for TLS (rediss://), which needs the `tls` feature of cache-redis: \
+             enable it with `cache-redis = {{ version = \"0.1\", features = [\"tls\"] }}`"
+        ),
+    )
 }
 
 fn parse_port(text: &str) -> Option<u16> {
@@ -616,6 +660,21 @@ pub(crate) fn join_host_port(host: &str, port: u16) -> String {
 /// Parses a `redis://` / `rediss://` URL by hand, so that errors can be worded without the
 /// password and `rediss://` can be recognised with or without TLS support compiled in.
 fn parse_url(url: &str, source: &str) -> Result<RedisConfig> {
+    // A query string can carry secrets too (`?password=`): messages show the URL without it.
+    let (url, extra) = match url.find(['?', '#']) {
+        Some(start) => (&url[..start], Some(&url[start..])),
+        None => (url, None),
+    };
+    if extra.is_some_and(|extra| extra.contains('@')) {
+        // The `?` or `#` sits in the user info, so any part of the URL may be the password.
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "{source} is invalid: a `?` or `#` in the user name or password must be \
+                 percent-encoded (`%3F`, `%23`)"
+            ),
+        ));
+    }
     let bad = |why: &str| {
         Error::new(
             ErrorKind::Config,
@@ -629,8 +688,22 @@ fn parse_url(url: &str, source: &str) -> Result<RedisConfig> {
     } else {
         return Err(bad("expected `redis://` or `rediss://`"));
     };
-    // Drop any query string or fragment; the settings they carry have setters here.
-    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    if let Some(extra) = extra {
+        // Only the name: a value may be a secret.
+        let name = extra[1..].split(['=', '&', '#']).next().unwrap_or_default();
+        let what = if extra.starts_with('?') {
+            format!("the query parameter `{name}`")
+        } else {
+            format!("the fragment `#{name}`")
+        };
+        return Err(bad(&format!(
+            "{what} is not applied by cache-redis (it reads only user, password, host, port \
+             and database from a URL); remove it and use the RedisConfig setters"
+        )));
+    }
+    if tls && !cfg!(feature = "tls") {
+        return Err(tls_feature_missing(source));
+    }
     // The last `@` ends the user info, even if an unencoded password holds `/` or `@`.
     let (userinfo, hostpath) = match rest.rfind('@') {
         Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
@@ -756,8 +829,7 @@ mod tests {
         assert_eq!(c.username.as_deref(), Some("user"));
         assert_eq!(c.password.as_ref().map(|p| p.0.as_str()), Some("p@ss"));
         assert!(!c.tls);
-        let c = RedisConfig::from_url("rediss://:pw@[::1]").unwrap();
-        assert!(c.tls);
+        let c = RedisConfig::from_url("redis://:pw@[::1]").unwrap();
         assert_eq!(c.username, None);
         assert_eq!(
             c.topology,
@@ -766,6 +838,56 @@ mod tests {
                 port: 6379
             }
         );
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn rediss_means_tls() {
+        let c = RedisConfig::from_url("rediss://:pw@[::1]").unwrap();
+        assert!(c.tls);
+        assert!(RedisConfig::default().tls(true).validate().is_ok());
+    }
+
+    /// Without the feature, TLS fails where it is asked for: in the URL, or at connect for the
+    /// setter. (`cargo test -p cache-redis` builds without it; the workspace build enables it.)
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn tls_without_the_feature_says_which_feature() {
+        let from_url = RedisConfig::from_url("rediss://:hunter2@[::1]").unwrap_err();
+        let from_setter = RedisConfig::default().tls(true).validate().unwrap_err();
+        for err in [from_url, from_setter] {
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(
+                err.to_string().contains("`tls` feature of cache-redis"),
+                "{err}"
+            );
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+        }
+    }
+
+    #[test]
+    fn query_strings_and_fragments_are_refused_without_their_values() {
+        for (url, named) in [
+            ("redis://h/0?protocol=resp3", "`protocol`"),
+            ("redis://h?db=2&password=hunter2", "`db`"),
+            ("redis://h:1/#insecure", "`#insecure`"),
+        ] {
+            let err = RedisConfig::from_url(url).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config);
+            let text = err.to_string();
+            assert!(
+                text.contains(named) && text.contains("not applied"),
+                "{text}"
+            );
+            assert!(
+                !text.contains("hunter2") && !text.contains("resp3"),
+                "{text}"
+            );
+        }
+        // An unencoded `?` in the password: no part of the URL is shown.
+        let err = RedisConfig::from_url("redis://:hun?ter2@h").unwrap_err();
+        assert!(err.to_string().contains("percent-encoded"), "{err}");
+        assert!(!err.to_string().contains("hun"), "{err}");
     }
 
     #[test]

@@ -42,7 +42,7 @@ mod rate_limit;
 mod scripts;
 
 pub use backend::RedisBackend;
-pub use config::{ENV_VARS, RedisConfig, RetryPolicy, Topology};
+pub use config::{ENV_VARS, PREFIX_SEPARATORS, RedisConfig, RetryPolicy, Topology};
 pub use connection::RedisConnection;
 pub use info::ServerInfo;
 pub use redis;

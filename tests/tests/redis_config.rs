@@ -71,12 +71,14 @@ fn url_wins_over_parts_but_not_prefix_and_ttl() {
     assert_eq!(config.fallback_ttl(), Some(Duration::from_secs(10)));
 }
 
+/// Except `REDIS_URL`, refused when empty (in `bad_values_name_their_variable`).
 #[test]
 fn empty_values_take_the_default() {
     let config = from(&[
         ("REDIS_PORT", ""),
-        ("REDIS_URL", "  "),
+        ("REDIS_HOST", "  "),
         ("REDIS_PASSWORD", ""),
+        ("REDIS_KEY_PREFIX", ""),
     ])
     .unwrap();
     assert_eq!(standalone(&config).1, 6379);
@@ -97,6 +99,10 @@ fn bad_values_name_their_variable() {
         ("REDIS_URL", "http://localhost:6379"),
         ("REDIS_URL", "redis://:hunter2@host:notaport"),
         ("REDIS_URL", "redis://:hunter2@host:6379/x"),
+        ("REDIS_URL", ""),
+        ("REDIS_URL", "  "),
+        ("REDIS_URL", "redis://:hunter2@host/0?protocol=resp3"),
+        ("REDIS_URL", "redis://host/0?password=hunter2"),
     ];
     for (name, value) in cases {
         let err = from(&[(name, value)]).expect_err(&format!("{name}={value} must be refused"));
@@ -158,7 +164,7 @@ async fn settings_that_cannot_work_fail_before_connecting() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     // Without the `tls` feature TLS is a configuration error; with it, nothing listens.
-    let tls = RedisConfig::from_url("rediss://127.0.0.1:1").unwrap();
+    let tls = RedisConfig::new("127.0.0.1", 1).tls(true);
     let err = cache_redis::RedisBackend::connect(tls).await.unwrap_err();
     assert!(
         (err.kind() == ErrorKind::Config && err.to_string().contains("tls"))
@@ -237,4 +243,64 @@ fn from_env_reads_the_process_environment() {
         bad.starts_with("CHILD err") && bad.contains("REDIS_DB"),
         "{bad}"
     );
+}
+
+/// The messages of the `tracing` events `f` emits on this thread, at WARN or above.
+fn warnings_of(f: impl FnOnce()) -> Vec<String> {
+    use std::sync::{Arc, Mutex};
+    use tracing::field::{Field, Visit};
+
+    struct Message<'a>(&'a mut String);
+    impl Visit for Message<'_> {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "message" {
+                *self.0 = format!("{value:?}");
+            }
+        }
+    }
+    struct Capture(Arc<Mutex<Vec<String>>>);
+    impl tracing::Subscriber for Capture {
+        fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+            *metadata.level() <= tracing::Level::WARN
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            let mut message = String::new();
+            event.record(&mut Message(&mut message));
+            self.0.lock().unwrap().push(message);
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    tracing::subscriber::with_default(Capture(Arc::clone(&seen)), f);
+    let seen = seen.lock().unwrap().clone();
+    seen
+}
+
+#[test]
+fn a_prefix_without_a_separator_is_kept_and_warned_about_once() {
+    let mut config = None;
+    let warnings = warnings_of(|| config = Some(from(&[("REDIS_KEY_PREFIX", "myapp")]).unwrap()));
+    assert_eq!(
+        config.unwrap().prefix(),
+        "myapp",
+        "the prefix must not be changed"
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("`myappuser:7`") && warnings[0].contains("`myapp:`"),
+        "{warnings:?}"
+    );
+    let warnings = warnings_of(|| {
+        for prefix in ["", "myapp:", "myapp.", "my/app/", "app-", "app_", "a|"] {
+            let _ = RedisConfig::default().key_prefix(prefix);
+        }
+        let _ = from(&[("REDIS_KEY_PREFIX", "env:")]).unwrap();
+    });
+    assert!(warnings.is_empty(), "{warnings:?}");
 }
