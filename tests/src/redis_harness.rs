@@ -8,9 +8,11 @@
 //!   the server.
 //! - **No strays**: statics are never dropped, so every server also gets a tiny `sh` watchdog
 //!   that kills it once the test process is gone.
-//! - **Missing binary**: with `CI` set, a missing `redis-server` / `redis-cli` panics with a
-//!   clear message; otherwise the helpers return `None` after printing a notice and the test
-//!   returns early (skips). `REDIS_SERVER_BIN` / `REDIS_CLI_BIN` override the binaries.
+//! - **Missing binary**: a missing `redis-server` / `redis-cli` fails every Redis test with
+//!   a message saying how to install it. Only with `CACHE_TESTS_SKIP_REDIS=1`, set on
+//!   purpose, do the helpers return `None` instead (the test returns early, a skip), after a
+//!   notice on the real standard error, where `cargo test` shows it. That rule lives in
+//!   [`redis_available`] alone. `REDIS_SERVER_BIN` / `REDIS_CLI_BIN` override the binaries.
 //!
 //! Ports are below 55535 so that a Cluster node's bus port (`port + 10000`) is valid.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
@@ -42,25 +44,40 @@ fn binary_works(bin: &str) -> bool {
         .is_ok_and(|status| status.success())
 }
 
-static AVAILABLE: LazyLock<bool> = LazyLock::new(|| {
-    let ok = binary_works(&server_bin()) && binary_works(&cli_bin());
-    if !ok {
-        let message = format!(
-            "`{}` / `{}` not found: the Redis tests need them (Debian/Ubuntu: `apt-get install redis-server`)",
-            server_bin(),
-            cli_bin()
-        );
-        if std::env::var_os("CI").is_some() {
-            panic!("{message}");
-        }
-        eprintln!("NOTICE: skipping Redis tests: {message}");
+/// The variable that turns a missing `redis-server` from a failure into a skip.
+pub const SKIP_REDIS_VAR: &str = "CACHE_TESTS_SKIP_REDIS";
+
+/// Decided once per test binary; a missing binary is reported by [`redis_available`], not
+/// here, so that every test fails with the message rather than a poisoned `LazyLock`.
+static AVAILABLE: LazyLock<Result<bool, String>> = LazyLock::new(|| {
+    if binary_works(&server_bin()) && binary_works(&cli_bin()) {
+        return Ok(true);
     }
-    ok
+    let message = format!(
+        "`{}` / `{}` not found: the Redis tests need them (Debian/Ubuntu: \
+         `apt-get install redis-server`; or set {SKIP_REDIS_VAR}=1 to skip them)",
+        server_bin(),
+        cli_bin()
+    );
+    if std::env::var(SKIP_REDIS_VAR).is_ok_and(|value| value == "1") {
+        // Straight to the process's stderr: `eprintln!` in a passing test is captured and
+        // never shown, and a skip must be visible.
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOTICE: skipping the Redis tests of this binary ({SKIP_REDIS_VAR}=1): {message}"
+        );
+        return Ok(false);
+    }
+    Err(message)
 });
 
-/// Whether `redis-server` and `redis-cli` can be run. Panics in CI when they cannot.
+/// Whether `redis-server` and `redis-cli` can be run. When they cannot, panics (fails the
+/// test) unless `CACHE_TESTS_SKIP_REDIS=1` asks for a skip, in which case it is `false`.
 pub fn redis_available() -> bool {
-    *AVAILABLE
+    match &*AVAILABLE {
+        Ok(available) => *available,
+        Err(message) => panic!("{message}"),
+    }
 }
 
 /// A key prefix no other test (in this or any other concurrently running test binary) uses:
@@ -174,7 +191,7 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// A fresh standalone server, or `None` (skip) when Redis is not installed outside CI.
+    /// A fresh standalone server, or `None` (skip) only as [`redis_available`] allows.
     pub fn start() -> Option<Self> {
         Self::start_with(&[])
     }
@@ -360,7 +377,7 @@ pub struct RedisCluster {
 
 impl RedisCluster {
     /// Starts three `--cluster-enabled` nodes, joins them with `redis-cli --cluster create`
-    /// and waits for `cluster_state:ok` on each. `None` (skip) without Redis outside CI.
+    /// and waits for `cluster_state:ok` on each. `None` (skip) only as [`redis_available`] allows.
     pub fn start() -> Option<Self> {
         if !redis_available() {
             return None;
@@ -446,7 +463,7 @@ pub const MASTER_NAME: &str = "mymaster";
 
 impl SentinelSetup {
     /// Starts the three processes and waits until the sentinel sees the replica in sync.
-    /// `None` (skip) without Redis outside CI.
+    /// `None` (skip) only as [`redis_available`] allows.
     pub fn start() -> Option<Self> {
         let master = RedisServer::start()?;
         let replica =
@@ -534,10 +551,11 @@ static SHARED_CLUSTER: LazyLock<Option<RedisCluster>> = LazyLock::new(RedisClust
 
 /// The standalone server shared by the tests of this binary (started on first use).
 pub fn shared_server() -> Option<&'static RedisServer> {
-    SHARED_SERVER.as_ref()
+    // Checked before the `LazyLock`, whose initialiser must not be the one to panic.
+    redis_available().then(|| SHARED_SERVER.as_ref()).flatten()
 }
 
 /// The Cluster shared by the tests of this binary (started on first use).
 pub fn shared_cluster() -> Option<&'static RedisCluster> {
-    SHARED_CLUSTER.as_ref()
+    redis_available().then(|| SHARED_CLUSTER.as_ref()).flatten()
 }

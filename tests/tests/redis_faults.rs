@@ -1,7 +1,8 @@
 //! Faults on a real Redis: the server killed and restarted under load, frozen with `SIGSTOP`.
 //! Each test has its own dedicated `redis-server` (never the shared one) and real time.
 //!
-//! Without `redis-server` the tests print a notice and pass (skip), except in CI.
+//! Without `redis-server` the tests fail, saying how to install it; with
+//! `CACHE_TESTS_SKIP_REDIS=1` they skip with a notice (see `cache_tests::redis_harness`).
 #![allow(missing_docs, clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
 use std::sync::Arc;

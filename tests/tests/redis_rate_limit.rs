@@ -2,7 +2,8 @@
 //! windows rolling over, the Lua scripts against the pure Rust algorithms, two OS processes
 //! sharing one budget, `SCRIPT FLUSH` mid-run, and the `#[rate_limited]` suite.
 //!
-//! Without `redis-server` the tests print a notice and pass (skip), except in CI.
+//! Without `redis-server` the tests fail, saying how to install it; with
+//! `CACHE_TESTS_SKIP_REDIS=1` they skip with a notice (see `cache_tests::redis_harness`).
 #![allow(missing_docs, clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
 mod common;

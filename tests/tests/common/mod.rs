@@ -10,7 +10,7 @@ use cache_core::DynBackend;
 use cache_tests::redis_harness::{shared_server, unique_prefix};
 
 /// A backend on the shared test `redis-server`, under a key prefix of its own; `None` (the
-/// test skips) where there is no `redis-server` outside CI.
+/// test skips) only as `redis_available` allows.
 pub async fn redis(name: &str) -> Option<DynBackend> {
     let backend = shared_server()?.backend(&unique_prefix(name)).await;
     Some(Arc::new(backend))
