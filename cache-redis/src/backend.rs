@@ -81,8 +81,12 @@ impl RedisBackend {
     /// # Errors
     ///
     /// [`ErrorKind::Config`] for settings that cannot work (zero timeouts or TTL, TLS
-    /// without the `tls` feature); [`ErrorKind::Connection`] or [`ErrorKind::Timeout`] if the
-    /// server (or, for Sentinel, any sentinel) cannot be reached or refuses the login.
+    /// without the `tls` feature), and, on a standalone server, at once (not after the
+    /// connect retries) when the server refuses the login (`authentication failed
+    /// (WRONGPASS)`, `authentication required (NOAUTH)`) or the database (`DB index 99 out of
+    /// range`); [`ErrorKind::Connection`] or [`ErrorKind::Timeout`] if the server (or, for
+    /// Sentinel, any sentinel) cannot be reached, or a Cluster or Sentinel primary refuses
+    /// the login.
     ///
     /// ```no_run
     /// # async fn run() -> cache_core::Result<()> {

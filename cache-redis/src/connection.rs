@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 
+use redis::AsyncConnectionConfig;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
@@ -183,6 +184,59 @@ pub(crate) fn manager_config(config: &RedisConfig) -> ConnectionManagerConfig {
         .set_number_of_retries(4)
 }
 
+/// Opens one plain connection before the connection manager: the manager retries every failed
+/// connect, a refused password or database too, and would report one only after its whole
+/// backoff, in redis-rs's generic words. A refusal is final, so it fails here at once, by
+/// name. Any other failure is left to the manager, which retries it as before.
+async fn check_login(client: &redis::Client, config: &RedisConfig) -> cache_core::Result<()> {
+    let probe = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(config.connect_timeout))
+        .set_response_timeout(Some(config.response_timeout));
+    let outcome = match client
+        .get_multiplexed_async_connection_with_config(&probe)
+        .await
+    {
+        // Without a password nothing is sent at connect: the first command meets `NOAUTH`.
+        Ok(mut connection) => redis::cmd("PING").query_async::<()>(&mut connection).await,
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(error) => login_refusal(error, config).map_or(Ok(()), Err),
+    }
+}
+
+/// The configuration error `error` amounts to, if the server refused the login or database.
+fn login_refusal(error: redis::RedisError, config: &RedisConfig) -> Option<cache_core::Error> {
+    let text = error.to_string();
+    let why = if error.kind() == redis::ErrorKind::AuthenticationFailed {
+        let user = config.username.as_deref().unwrap_or("default");
+        format!(
+            "authentication failed (WRONGPASS): the server refused the password for user \
+             `{user}`; check the configured password (REDIS_PASSWORD or the URL's)"
+        )
+    } else if text.contains("NOAUTH") || text.contains("Authentication required") {
+        "authentication required (NOAUTH): the server needs a password and none is configured \
+         (set REDIS_PASSWORD or put it in the URL)"
+            .to_owned()
+    } else if text.contains("switch database") && text.contains("out of range") {
+        format!(
+            "DB index {} out of range: the server has fewer databases (its `databases` \
+             setting, 16 by default)",
+            config.db
+        )
+    } else {
+        return None;
+    };
+    Some(
+        cache_core::Error::new(
+            cache_core::ErrorKind::Config,
+            format!("redis connect: {why}"),
+        )
+        .with_source(error),
+    )
+}
+
 #[cfg(feature = "tls")]
 fn install_crypto_provider() {
     // Installing twice (or after the application did) is harmless: keep whichever came first.
@@ -200,6 +254,7 @@ pub(crate) async fn connect(config: &RedisConfig) -> cache_core::Result<Connecte
         Topology::Standalone { host, port } => {
             let info = node_info(host, *port, tls, config).map_err(|e| from_redis(e, "connect"))?;
             let client = redis::Client::open(info).map_err(|e| from_redis(e, "connect"))?;
+            check_login(&client, config).await?;
             let manager = client
                 .get_connection_manager_with_config(manager_config(config))
                 .await

@@ -196,7 +196,8 @@ impl RedisServer {
         Self::start_with(&[])
     }
 
-    /// A fresh server with extra command-line arguments (e.g. `["--replicaof", ...]`).
+    /// A fresh server with extra command-line arguments (e.g. `["--replicaof", ...]`, or
+    /// `["--requirepass", "pw"]`, which [`cli`](Self::cli) does not log in to).
     pub fn start_with(extra_args: &[&str]) -> Option<Self> {
         if !redis_available() {
             return None;
@@ -366,7 +367,9 @@ fn ping(port: u16) -> bool {
         return false;
     }
     let mut reply = [0u8; 16];
-    matches!(std::io::Read::read(&mut stream, &mut reply), Ok(n) if reply[..n].starts_with(b"+PONG"))
+    // A server started with `--requirepass` answers `-NOAUTH`: up all the same.
+    matches!(std::io::Read::read(&mut stream, &mut reply),
+        Ok(n) if reply[..n].starts_with(b"+PONG") || reply[..n].starts_with(b"-NOAUTH"))
 }
 
 /// A local Redis Cluster of three primaries and no replicas.

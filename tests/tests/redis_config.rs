@@ -1,13 +1,15 @@
 //! `RedisConfig`: every environment variable, bad values naming their variable, and password
-//! redaction. Needs no server.
+//! redaction. Needs no server, except the login tests at the end, which start their own.
 #![allow(missing_docs, clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use cache_core::CacheBackend as _;
 use cache_core::ErrorKind;
-use cache_redis::{RedisConfig, Topology};
+use cache_redis::{RedisBackend, RedisConfig, Topology};
+use cache_tests::redis_harness::RedisServer;
 
 fn from(vars: &[(&str, &str)]) -> cache_core::Result<RedisConfig> {
     let vars: HashMap<String, String> = vars
@@ -303,4 +305,51 @@ fn a_prefix_without_a_separator_is_kept_and_warned_about_once() {
         let _ = from(&[("REDIS_KEY_PREFIX", "env:")]).unwrap();
     });
     assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+/// A wrong password, a missing one and a database the server does not have are final: connect
+/// fails at once (well inside the 2 s connect timeout) and says which it is.
+#[tokio::test]
+async fn a_refused_login_or_database_fails_at_once_saying_so() {
+    let Some(server) = RedisServer::start_with(&["--requirepass", "right-pw"]) else {
+        return;
+    };
+    let cases = [
+        (
+            server.config("x:").password("hunter2"),
+            "authentication failed (WRONGPASS)",
+        ),
+        (
+            server.config("x:").username("nobody").password("hunter2"),
+            "authentication failed (WRONGPASS)",
+        ),
+        (server.config("x:"), "authentication required (NOAUTH)"),
+        (
+            server.config("x:").db(3),
+            "authentication required (NOAUTH)",
+        ),
+        (
+            server.config("x:").password("right-pw").db(99),
+            "DB index 99 out of range",
+        ),
+    ];
+    for (config, expected) in cases {
+        let started = Instant::now();
+        let err = RedisBackend::connect(config).await.unwrap_err();
+        let took = started.elapsed();
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert!(
+            err.to_string().contains(expected),
+            "`{err}` does not say `{expected}`"
+        );
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(
+            took < Duration::from_millis(700),
+            "{expected}: took {took:?}"
+        );
+    }
+    let backend = RedisBackend::connect(server.config("x:").password("right-pw").db(15))
+        .await
+        .unwrap();
+    backend.ping().await.unwrap();
 }
