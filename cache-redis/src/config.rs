@@ -125,6 +125,23 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// A client certificate chain and its private key, PEM; the key is never shown.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct ClientCert {
+    pub(crate) cert_pem: Vec<u8>,
+    pub(crate) key_pem: Vec<u8>,
+}
+
+impl fmt::Debug for ClientCert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{{ cert: {} bytes of PEM, key: \"***\" }}",
+            self.cert_pem.len()
+        )
+    }
+}
+
 /// Everything [`RedisBackend::connect`](crate::RedisBackend::connect) needs.
 ///
 /// Build it from a URL, from parts, or from the environment ([`from_env`](Self::from_env)),
@@ -159,6 +176,8 @@ pub struct RedisConfig {
     pub(crate) username: Option<String>,
     pub(crate) password: Option<Secret>,
     pub(crate) tls: bool,
+    pub(crate) tls_ca_pem: Option<Vec<u8>>,
+    pub(crate) tls_client_cert: Option<ClientCert>,
     pub(crate) connect_timeout: Duration,
     pub(crate) response_timeout: Duration,
     pub(crate) key_prefix: String,
@@ -175,6 +194,14 @@ impl fmt::Debug for RedisConfig {
             .field("username", &self.username)
             .field("password", &self.password)
             .field("tls", &self.tls)
+            .field(
+                "tls_ca",
+                &self
+                    .tls_ca_pem
+                    .as_ref()
+                    .map(|pem| format!("{} bytes of PEM", pem.len())),
+            )
+            .field("tls_client_cert", &self.tls_client_cert)
             .field("connect_timeout", &self.connect_timeout)
             .field("response_timeout", &self.response_timeout)
             .field("key_prefix", &self.key_prefix)
@@ -195,7 +222,7 @@ impl Default for RedisConfig {
 pub const PREFIX_SEPARATORS: [char; 6] = [':', '.', '/', '-', '_', '|'];
 
 /// The environment variables [`RedisConfig::from_env`] reads.
-pub const ENV_VARS: [&str; 7] = [
+pub const ENV_VARS: [&str; 10] = [
     "REDIS_URL",
     "REDIS_HOST",
     "REDIS_PORT",
@@ -203,6 +230,9 @@ pub const ENV_VARS: [&str; 7] = [
     "REDIS_DB",
     "REDIS_KEY_PREFIX",
     "REDIS_DEFAULT_TTL",
+    "REDIS_TLS_CA",
+    "REDIS_TLS_CERT",
+    "REDIS_TLS_KEY",
 ];
 
 impl RedisConfig {
@@ -223,6 +253,8 @@ impl RedisConfig {
             username: None,
             password: None,
             tls: false,
+            tls_ca_pem: None,
+            tls_client_cert: None,
             connect_timeout: Duration::from_secs(1),
             response_timeout: Duration::from_secs(1),
             key_prefix: String::new(),
@@ -322,6 +354,10 @@ impl RedisConfig {
     /// | `REDIS_DB` | database number, ≥ 0 (default 0) |
     /// | `REDIS_KEY_PREFIX` | prefix put in front of every key, as is (default none; see [`key_prefix`](Self::key_prefix) for the separator) |
     /// | `REDIS_DEFAULT_TTL` | seconds, > 0, for writes that give no TTL (default none) |
+    /// | `REDIS_TLS_CA` | path of a PEM file of CA certificates to trust instead of the system's ([`tls_ca`](Self::tls_ca)) |
+    /// | `REDIS_TLS_CERT`, `REDIS_TLS_KEY` | paths of a PEM client certificate (chain) and its key, both or neither ([`tls_client_cert`](Self::tls_client_cert)) |
+    ///
+    /// The `REDIS_TLS_*` files are read here, and need TLS on: a `rediss://` `REDIS_URL`.
     ///
     /// Unset and empty variables take the default, except `REDIS_URL`: an empty one is most
     /// likely a URL lost on the way (an unset variable in a template), and falling back to
@@ -329,8 +365,9 @@ impl RedisConfig {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`] naming the variable, for a value that does not parse or an empty
-    /// `REDIS_URL`. A bad `REDIS_PASSWORD` cannot happen; a bad `REDIS_URL` is reported without
+    /// [`ErrorKind::Config`] naming the variable, for a value that does not parse, an empty
+    /// `REDIS_URL`, a `REDIS_TLS_*` file that cannot be read, only one of `REDIS_TLS_CERT` and
+    /// `REDIS_TLS_KEY`, or `REDIS_TLS_*` without TLS. A bad `REDIS_PASSWORD` cannot happen; a bad `REDIS_URL` is reported without
     /// its password.
     ///
     /// ```no_run
@@ -417,6 +454,37 @@ impl RedisConfig {
             })?;
             config.default_ttl = Some(Duration::from_secs(seconds));
         }
+        let read_pem = |name: &str| -> Result<Option<Vec<u8>>> {
+            let Some(path) = var(name) else {
+                return Ok(None);
+            };
+            let path = path.trim();
+            std::fs::read(path).map(Some).map_err(|error| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("{name}: cannot read the PEM file `{path}`: {error}"),
+                )
+            })
+        };
+        if let Some(ca) = read_pem("REDIS_TLS_CA")? {
+            config = config.tls_ca(ca);
+        }
+        match (read_pem("REDIS_TLS_CERT")?, read_pem("REDIS_TLS_KEY")?) {
+            (Some(cert), Some(key)) => config = config.tls_client_cert(cert, key),
+            (None, None) => {}
+            (cert, _) => {
+                let (set, unset) = if cert.is_some() {
+                    ("REDIS_TLS_CERT", "REDIS_TLS_KEY")
+                } else {
+                    ("REDIS_TLS_KEY", "REDIS_TLS_CERT")
+                };
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!("{set} is set but {unset} is not: a client certificate needs both"),
+                ));
+            }
+        }
+        config.validate()?;
         Ok(config)
     }
 
@@ -447,6 +515,38 @@ impl RedisConfig {
     #[must_use]
     pub fn tls(mut self, tls: bool) -> Self {
         self.tls = tls;
+        self
+    }
+
+    /// Trusts only the CA certificates in `ca_pem` (PEM, one or more) for the server's
+    /// certificate, instead of the system's root certificates: for a private CA. Needs TLS
+    /// on ([`tls`](Self::tls) or `rediss://`).
+    ///
+    /// ```
+    /// # let ca_pem = b"-----BEGIN CERTIFICATE-----\n...".to_vec();
+    /// let config = cache_redis::RedisConfig::from_url("rediss://cache.internal:6380")?
+    ///     .tls_ca(ca_pem);
+    /// # let _ = config; Ok::<(), cache_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn tls_ca(mut self, ca_pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_ca_pem = Some(ca_pem.into());
+        self
+    }
+
+    /// Presents the client certificate `cert_pem` (PEM, the chain) with its private key
+    /// `key_pem` (PEM) to the server, which Redis requires unless `tls-auth-clients` is off.
+    /// Needs TLS on. The key is never shown by `Debug`.
+    #[must_use]
+    pub fn tls_client_cert(
+        mut self,
+        cert_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls_client_cert = Some(ClientCert {
+            cert_pem: cert_pem.into(),
+            key_pem: key_pem.into(),
+        });
         self
     }
 
@@ -590,6 +690,14 @@ impl RedisConfig {
         }
         if self.tls && !cfg!(feature = "tls") {
             return Err(tls_feature_missing("the configuration"));
+        }
+        if !self.tls && (self.tls_ca_pem.is_some() || self.tls_client_cert.is_some()) {
+            // They would be ignored on a plain connection.
+            return Err(Error::new(
+                ErrorKind::Config,
+                "a TLS CA or client certificate is set but TLS is off: use a `rediss://` URL \
+                 or `.tls(true)`",
+            ));
         }
         Ok(())
     }

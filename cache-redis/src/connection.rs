@@ -184,11 +184,41 @@ pub(crate) fn manager_config(config: &RedisConfig) -> ConnectionManagerConfig {
         .set_number_of_retries(4)
 }
 
+/// The configured CA and client certificate in redis-rs's form, when either is set.
+#[cfg(feature = "tls")]
+fn tls_certificates(config: &RedisConfig) -> Option<redis::TlsCertificates> {
+    if config.tls_ca_pem.is_none() && config.tls_client_cert.is_none() {
+        return None;
+    }
+    Some(redis::TlsCertificates {
+        client_tls: config
+            .tls_client_cert
+            .as_ref()
+            .map(|client| redis::ClientTlsConfig {
+                client_cert: client.cert_pem.clone(),
+                client_key: client.key_pem.clone(),
+            }),
+        root_cert: config.tls_ca_pem.clone(),
+    })
+}
+
+/// The client for one standalone server, with the configured certificates.
+fn open_client(info: ConnectionInfo, config: &RedisConfig) -> redis::RedisResult<redis::Client> {
+    #[cfg(feature = "tls")]
+    if let Some(certificates) = tls_certificates(config) {
+        return redis::Client::build_with_tls(info, certificates);
+    }
+    // Without the feature `validate` has refused certificates: there is nothing to apply.
+    #[cfg(not(feature = "tls"))]
+    let _ = config;
+    redis::Client::open(info)
+}
+
 /// Opens one plain connection before the connection manager: the manager retries every failed
-/// connect, a refused password or database too, and would report one only after its whole
-/// backoff, in redis-rs's generic words. A refusal is final, so it fails here at once, by
-/// name. Any other failure is left to the manager, which retries it as before.
-async fn check_login(client: &redis::Client, config: &RedisConfig) -> cache_core::Result<()> {
+/// connect, a refused password, database or certificate too, and would report one only after
+/// its whole backoff, in redis-rs's generic words. A refusal is final, so it fails here at
+/// once, by name. Any other failure is left to the manager, which retries it as before.
+async fn check_acceptance(client: &redis::Client, config: &RedisConfig) -> cache_core::Result<()> {
     let probe = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(config.connect_timeout))
         .set_response_timeout(Some(config.response_timeout));
@@ -202,12 +232,13 @@ async fn check_login(client: &redis::Client, config: &RedisConfig) -> cache_core
     };
     match outcome {
         Ok(()) => Ok(()),
-        Err(error) => login_refusal(error, config).map_or(Ok(()), Err),
+        Err(error) => refusal(error, config).map_or(Ok(()), Err),
     }
 }
 
-/// The configuration error `error` amounts to, if the server refused the login or database.
-fn login_refusal(error: redis::RedisError, config: &RedisConfig) -> Option<cache_core::Error> {
+/// The configuration error `error` amounts to, if the server refused the login or database,
+/// or one side of a TLS handshake refused the other's certificate.
+fn refusal(error: redis::RedisError, config: &RedisConfig) -> Option<cache_core::Error> {
     let text = error.to_string();
     let why = if error.kind() == redis::ErrorKind::AuthenticationFailed {
         let user = config.username.as_deref().unwrap_or("default");
@@ -224,6 +255,17 @@ fn login_refusal(error: redis::RedisError, config: &RedisConfig) -> Option<cache
             "DB index {} out of range: the server has fewer databases (its `databases` \
              setting, 16 by default)",
             config.db
+        )
+    } else if text.contains("invalid peer certificate") {
+        format!(
+            "TLS: the server's certificate is not trusted ({text}); check the CA \
+             (REDIS_TLS_CA / `tls_ca`) and the host name"
+        )
+    } else if text.contains("received fatal alert") {
+        format!(
+            "TLS: the server refused the handshake ({text}), most likely the client \
+             certificate: Redis requires one unless `tls-auth-clients` is off \
+             (REDIS_TLS_CERT / REDIS_TLS_KEY / `tls_client_cert`)"
         )
     } else {
         return None;
@@ -253,8 +295,8 @@ pub(crate) async fn connect(config: &RedisConfig) -> cache_core::Result<Connecte
     match &config.topology {
         Topology::Standalone { host, port } => {
             let info = node_info(host, *port, tls, config).map_err(|e| from_redis(e, "connect"))?;
-            let client = redis::Client::open(info).map_err(|e| from_redis(e, "connect"))?;
-            check_login(&client, config).await?;
+            let client = open_client(info, config).map_err(|e| from_redis(e, "connect"))?;
+            check_acceptance(&client, config).await?;
             let manager = client
                 .get_connection_manager_with_config(manager_config(config))
                 .await
@@ -288,6 +330,10 @@ pub(crate) async fn connect(config: &RedisConfig) -> cache_core::Result<Connecte
             }
             if let Some(password) = &config.password {
                 builder = builder.password(&password.0);
+            }
+            #[cfg(feature = "tls")]
+            if let Some(certificates) = tls_certificates(config) {
+                builder = builder.certs(certificates);
             }
             let client = builder.build().map_err(|e| from_redis(e, "connect"))?;
             let cluster = tokio::time::timeout(
@@ -364,6 +410,9 @@ impl SentinelConnection {
         #[cfg(feature = "tls")]
         if config.tls {
             builder = builder.set_client_to_redis_tls_mode(redis::TlsMode::Secure);
+            if let Some(certificates) = tls_certificates(config) {
+                builder = builder.set_client_to_redis_certificates(certificates);
+            }
         }
         let mut client = builder.build().map_err(|e| from_redis(e, "connect"))?;
         let manager_config = manager_config(config);

@@ -29,8 +29,9 @@
 //!
 //! # Features
 //!
-//! - `tls`: `rediss://` URLs and [`RedisConfig::tls`], through rustls (ring provider, system
-//!   root certificates).
+//! - `tls`: `rediss://` URLs and [`RedisConfig::tls`], through rustls (ring provider), checking
+//!   the server against the system root certificates or the CA given with
+//!   [`RedisConfig::tls_ca`]; client certificates with [`RedisConfig::tls_client_cert`].
 #![doc(test(attr(deny(warnings), allow(dead_code))))]
 
 mod backend;

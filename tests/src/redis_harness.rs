@@ -187,6 +187,8 @@ pub struct RedisServer {
     port: u16,
     dir: PathBuf,
     extra_args: Vec<String>,
+    /// Listens for TLS only (`--tls-port`, `--port 0`).
+    tls: bool,
     owns_dir: bool,
 }
 
@@ -199,6 +201,29 @@ impl RedisServer {
     /// A fresh server with extra command-line arguments (e.g. `["--replicaof", ...]`, or
     /// `["--requirepass", "pw"]`, which [`cli`](Self::cli) does not log in to).
     pub fn start_with(extra_args: &[&str]) -> Option<Self> {
+        Self::start_listening(extra_args, false)
+    }
+
+    /// A fresh server that speaks only TLS on its port, with the given PEM files: its
+    /// certificate and key, and the CA it checks client certificates against (Redis asks
+    /// for one: `tls-auth-clients` is on by default). [`cli`](Self::cli) does not work on it,
+    /// and [`config`](Self::config) turns TLS on but sets no certificates.
+    pub fn start_tls(cert: &Path, key: &Path, ca: &Path) -> Option<Self> {
+        let [cert, key, ca] = [cert, key, ca].map(|path| path.display().to_string());
+        Self::start_listening(
+            &[
+                "--tls-cert-file",
+                &cert,
+                "--tls-key-file",
+                &key,
+                "--tls-ca-cert-file",
+                &ca,
+            ],
+            true,
+        )
+    }
+
+    fn start_listening(extra_args: &[&str], tls: bool) -> Option<Self> {
         if !redis_available() {
             return None;
         }
@@ -212,6 +237,7 @@ impl RedisServer {
                 port,
                 dir: dir.clone(),
                 extra_args: extra_args.clone(),
+                tls,
                 owns_dir: true,
             };
             if server.spawn() {
@@ -228,9 +254,14 @@ impl RedisServer {
 
     fn spawn(&mut self) -> bool {
         let log = self.dir.join(format!("redis-{}.log", self.port));
+        let port = self.port.to_string();
+        let listen: &[&str] = if self.tls {
+            &["--port", "0", "--tls-port", &port]
+        } else {
+            &["--port", &port]
+        };
         let child = Command::new(server_bin())
-            .arg("--port")
-            .arg(self.port.to_string())
+            .args(listen)
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&self.dir)
@@ -255,7 +286,13 @@ impl RedisServer {
                 self.kill();
                 return false;
             }
-            if ping(self.port) {
+            // A TLS port cannot be pinged in plain text; accepting connections is enough.
+            let up = if self.tls {
+                TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            } else {
+                ping(self.port)
+            };
+            if up {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -297,6 +334,7 @@ impl RedisServer {
     /// A backend config for this server with a generous test timeout and `prefix`.
     pub fn config(&self, prefix: &str) -> RedisConfig {
         RedisConfig::new("127.0.0.1", self.port)
+            .tls(self.tls)
             .key_prefix(prefix)
             .connect_timeout(Duration::from_secs(2))
             .response_timeout(Duration::from_secs(3))
@@ -508,6 +546,7 @@ impl SentinelSetup {
             port: sentinel_port,
             dir,
             extra_args: Vec::new(),
+            tls: false,
             owns_dir: true,
         };
         wait_until("the sentinel to answer", Duration::from_secs(10), || {

@@ -52,7 +52,7 @@ fn every_variable() {
     assert!(config.has_password());
     assert_eq!(config.prefix(), "myapp:");
     assert_eq!(config.fallback_ttl(), Some(Duration::from_secs(3600)));
-    assert_eq!(cache_redis::ENV_VARS.len(), 7);
+    assert_eq!(cache_redis::ENV_VARS.len(), 10);
 }
 
 #[test]
