@@ -280,8 +280,7 @@ fn warnings_of(f: impl FnOnce()) -> Vec<String> {
     }
     let seen = Arc::new(Mutex::new(Vec::new()));
     tracing::subscriber::with_default(Capture(Arc::clone(&seen)), f);
-    let seen = seen.lock().unwrap().clone();
-    seen
+    seen.lock().unwrap().clone()
 }
 
 #[test]
