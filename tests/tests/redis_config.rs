@@ -307,7 +307,9 @@ fn a_prefix_without_a_separator_is_kept_and_warned_about_once() {
 }
 
 /// A wrong password, a missing one and a database the server does not have are final: connect
-/// fails at once (well inside the 2 s connect timeout) and says which it is.
+/// fails at once and says which it is. A `Config` error comes only from the single probe
+/// connection (the retrying manager would end in a `Connection` error); the time bound, half
+/// the 10 s connect timeout, leaves room for a loaded machine and still catches a wait for it.
 #[tokio::test]
 async fn a_refused_login_or_database_fails_at_once_saying_so() {
     let Some(server) = RedisServer::start_with(&["--requirepass", "right-pw"]) else {
@@ -334,6 +336,7 @@ async fn a_refused_login_or_database_fails_at_once_saying_so() {
     ];
     for (config, expected) in cases {
         let started = Instant::now();
+        let config = config.connect_timeout(Duration::from_secs(10));
         let err = RedisBackend::connect(config).await.unwrap_err();
         let took = started.elapsed();
         assert_eq!(err.kind(), ErrorKind::Config, "{err}");
@@ -342,10 +345,7 @@ async fn a_refused_login_or_database_fails_at_once_saying_so() {
             "`{err}` does not say `{expected}`"
         );
         assert!(!err.to_string().contains("hunter2"), "{err}");
-        assert!(
-            took < Duration::from_millis(700),
-            "{expected}: took {took:?}"
-        );
+        assert!(took < Duration::from_secs(5), "{expected}: took {took:?}");
     }
     let backend = RedisBackend::connect(server.config("x:").password("right-pw").db(15))
         .await

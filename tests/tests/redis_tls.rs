@@ -117,7 +117,9 @@ async fn the_right_ca_connects_and_serves_get_and_set() {
 }
 
 /// Certificates are checked once and for all: a refusal is final, so connect fails at once
-/// (well inside the 2 s connect timeout) rather than after the reconnect backoff.
+/// rather than after the reconnect backoff. As for a refused login (`redis_config.rs`): a
+/// `Config` error comes only from the single probe connection, and the bound is half the
+/// 10 s connect timeout.
 #[tokio::test]
 async fn a_wrong_ca_or_no_client_certificate_is_refused_at_once() {
     let Some(setup) = setup() else { return };
@@ -132,13 +134,15 @@ async fn a_wrong_ca_or_no_client_certificate_is_refused_at_once() {
     ];
     for (config, expected) in cases {
         let started = Instant::now();
+        let config = config.connect_timeout(Duration::from_secs(10));
         let err = RedisBackend::connect(config).await.unwrap_err();
         let took = started.elapsed();
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
         assert!(
             err.to_string().contains(expected),
             "`{err}` does not say `{expected}`"
         );
-        assert!(took < Duration::from_millis(700), "{err}: took {took:?}");
+        assert!(took < Duration::from_secs(5), "{err}: took {took:?}");
     }
 }
 
