@@ -110,6 +110,50 @@ impl RedisBackend {
         Ok(backend)
     }
 
+    /// A backend that connects in the background: validates `config` and returns at once,
+    /// with no network I/O. Until the server answers, every operation fails at once as a
+    /// connection error, so cached functions run their bodies (after three such failures the
+    /// breaker skips the backend until a ping answers: see `cache_core::health`); once it
+    /// answers, caching starts by itself. Attempts back off from 50 ms to 2 s.
+    ///
+    /// Use it where the application must start while Redis is down (a cache is an
+    /// optimisation); use [`connect`](Self::connect) where a wrong address or password should
+    /// stop start-up. A refused password is retried like an absent server here, and logged.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] for settings that cannot work, or when called outside a tokio
+    /// runtime (the connection is opened by a task on it).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> cache_core::Result<()> {
+    /// use cache_core::CacheBackend;
+    /// // Nothing listens on port 1: the backend is there at once, and fails fast.
+    /// let redis = cache_redis::RedisBackend::connect_lazy(cache_redis::RedisConfig::new("127.0.0.1", 1))?;
+    /// assert_eq!(redis.ping().await.unwrap_err().kind(), cache_core::ErrorKind::Connection);
+    /// # Ok(()) }
+    /// ```
+    pub fn connect_lazy(config: RedisConfig) -> Result<Self> {
+        config.validate()?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::new(
+                ErrorKind::Config,
+                "RedisBackend::connect_lazy must be called inside a tokio runtime: it connects on a task",
+            )
+        })?;
+        let (connection, pending) = RedisConnection::lazy(&config);
+        runtime.spawn(connection::open_in_background(
+            config.clone(),
+            std::sync::Arc::downgrade(&pending),
+        ));
+        Ok(Self {
+            connection,
+            client: connection::standalone_client(&config)?,
+            op_timeout: config.response_timeout + config.connect_timeout,
+            config,
+        })
+    }
+
     /// The configuration this backend was built from (the password stays hidden).
     #[must_use]
     pub fn config(&self) -> &RedisConfig {

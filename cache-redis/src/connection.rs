@@ -1,7 +1,7 @@
 //! [`RedisConnection`]: the one shared connection behind a backend, for any topology.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
@@ -53,14 +53,28 @@ enum Inner {
     Standalone(ConnectionManager),
     Cluster(ClusterConnection),
     Sentinel(SentinelConnection),
+    /// Being opened in the background ([`RedisBackend::connect_lazy`]): until it is, every
+    /// request fails at once as refused.
+    ///
+    /// [`RedisBackend::connect_lazy`]: crate::RedisBackend::connect_lazy
+    Lazy(Arc<Pending>),
+}
+
+/// A connection still being opened, and what is known of it before it is.
+pub(crate) struct Pending {
+    cluster: bool,
+    db: i64,
+    ready: OnceLock<RedisConnection>,
 }
 
 impl std::fmt::Debug for RedisConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match self.inner {
+        let kind = match &self.inner {
             Inner::Standalone(_) => "Standalone",
             Inner::Cluster(_) => "Cluster",
             Inner::Sentinel(_) => "Sentinel",
+            Inner::Lazy(pending) if pending.ready.get().is_some() => "Lazy (connected)",
+            Inner::Lazy(_) => "Lazy (connecting)",
         };
         f.debug_struct("RedisConnection")
             .field("topology", &kind)
@@ -74,21 +88,30 @@ impl RedisConnection {
     /// a second timer around them would only cost time. Sentinel calls may first resolve the
     /// master, which the backend bounds.
     pub(crate) fn bounds_its_calls(&self) -> bool {
-        !matches!(self.inner, Inner::Sentinel(_))
+        match &self.inner {
+            Inner::Standalone(_) | Inner::Cluster(_) => true,
+            Inner::Sentinel(_) => false,
+            Inner::Lazy(pending) => pending.ready.get().is_some_and(Self::bounds_its_calls),
+        }
     }
 
     /// The cluster connection, when this is a Cluster (for per-node routing).
     pub(crate) fn as_cluster(&self) -> Option<&ClusterConnection> {
         match &self.inner {
             Inner::Cluster(cluster) => Some(cluster),
-            _ => None,
+            Inner::Lazy(pending) => pending.ready.get()?.as_cluster(),
+            Inner::Standalone(_) | Inner::Sentinel(_) => None,
         }
     }
 
     /// Whether this talks to a Redis Cluster.
     #[must_use]
     pub fn is_cluster(&self) -> bool {
-        matches!(self.inner, Inner::Cluster(_))
+        match &self.inner {
+            Inner::Cluster(_) => true,
+            Inner::Lazy(pending) => pending.cluster,
+            Inner::Standalone(_) | Inner::Sentinel(_) => false,
+        }
     }
 
     /// The `redis::Client` of the current primary, for dedicated connections.
@@ -96,7 +119,66 @@ impl RedisConnection {
         match &self.inner {
             Inner::Standalone(_) | Inner::Cluster(_) => Ok(None),
             Inner::Sentinel(sentinel) => sentinel.current_client().await.map(Some),
+            Inner::Lazy(pending) => match pending.ready.get() {
+                Some(connection) => Box::pin(connection.current_client()).await,
+                None => Err(not_connected_yet()),
+            },
         }
+    }
+
+    /// A connection that [`open_in_background`] opens, failing every request until then.
+    pub(crate) fn lazy(config: &RedisConfig) -> (Self, Arc<Pending>) {
+        let pending = Arc::new(Pending {
+            cluster: matches!(config.topology, Topology::Cluster { .. }),
+            db: config.db,
+            ready: OnceLock::new(),
+        });
+        let connection = Self {
+            inner: Inner::Lazy(Arc::clone(&pending)),
+        };
+        (connection, pending)
+    }
+}
+
+/// What a request on a connection not yet open gets: a refusal, as from a server that is not
+/// there (a connection error, which fails a cached call open and feeds its breaker).
+fn not_connected_yet() -> redis::RedisError {
+    std::io::Error::new(
+        std::io::ErrorKind::ConnectionRefused,
+        "not connected yet: the backend is still connecting in the background",
+    )
+    .into()
+}
+
+/// The longest pause between two attempts of [`open_in_background`].
+const LAZY_MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Opens the connection `config` describes into `pending`, retrying with a backoff (from
+/// 50 ms, doubling, at most [`LAZY_MAX_BACKOFF`]) until it opens or every handle to it is
+/// gone. The first failure is logged as a warning, later ones at debug.
+pub(crate) async fn open_in_background(config: RedisConfig, pending: std::sync::Weak<Pending>) {
+    let mut backoff = Duration::from_millis(50);
+    let mut failures = 0_u32;
+    loop {
+        if pending.strong_count() == 0 {
+            return;
+        }
+        match connect(&config).await {
+            Ok(connected) => {
+                if let Some(pending) = pending.upgrade() {
+                    let _ = pending.ready.set(connected.connection);
+                    tracing::info!(failures, "redis backend connected in the background");
+                }
+                return;
+            }
+            Err(error) if failures == 0 => {
+                tracing::warn!(%error, "redis is not reachable yet; connecting in the background, cached calls run uncached meanwhile");
+            }
+            Err(error) => tracing::debug!(%error, failures, "redis still not reachable"),
+        }
+        failures += 1;
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(LAZY_MAX_BACKOFF);
     }
 }
 
@@ -106,6 +188,10 @@ impl ConnectionLike for RedisConnection {
             Inner::Standalone(con) => con.req_packed_command(cmd),
             Inner::Cluster(con) => con.req_packed_command(cmd),
             Inner::Sentinel(con) => con.req_packed_command(cmd),
+            Inner::Lazy(pending) => match pending.ready.get().cloned() {
+                Some(mut con) => Box::pin(async move { con.req_packed_command(cmd).await }),
+                None => Box::pin(async { Err(not_connected_yet()) }),
+            },
         }
     }
 
@@ -119,6 +205,12 @@ impl ConnectionLike for RedisConnection {
             Inner::Standalone(con) => con.req_packed_commands(pipeline, offset, count),
             Inner::Cluster(con) => con.req_packed_commands(pipeline, offset, count),
             Inner::Sentinel(con) => con.req_packed_commands(pipeline, offset, count),
+            Inner::Lazy(pending) => match pending.ready.get().cloned() {
+                Some(mut con) => {
+                    Box::pin(async move { con.req_packed_commands(pipeline, offset, count).await })
+                }
+                None => Box::pin(async { Err(not_connected_yet()) }),
+            },
         }
     }
 
@@ -127,6 +219,7 @@ impl ConnectionLike for RedisConnection {
             Inner::Standalone(con) => con.get_db(),
             Inner::Cluster(con) => con.get_db(),
             Inner::Sentinel(con) => con.db,
+            Inner::Lazy(pending) => pending.db,
         }
     }
 }
@@ -285,6 +378,19 @@ fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The client for a standalone server, built without I/O; `None` for other topologies.
+pub(crate) fn standalone_client(config: &RedisConfig) -> cache_core::Result<Option<redis::Client>> {
+    match &config.topology {
+        Topology::Standalone { host, port } => server_client(host, *port, config).map(Some),
+        Topology::Cluster { .. } | Topology::Sentinel { .. } => Ok(None),
+    }
+}
+
+fn server_client(host: &str, port: u16, config: &RedisConfig) -> cache_core::Result<redis::Client> {
+    let info = node_info(host, port, config.tls, config).map_err(|e| from_redis(e, "connect"))?;
+    open_client(info, config).map_err(|e| from_redis(e, "connect"))
+}
+
 /// Opens the connection `config` describes.
 pub(crate) async fn connect(config: &RedisConfig) -> cache_core::Result<Connected> {
     #[cfg(feature = "tls")]
@@ -294,8 +400,7 @@ pub(crate) async fn connect(config: &RedisConfig) -> cache_core::Result<Connecte
     let tls = config.tls;
     match &config.topology {
         Topology::Standalone { host, port } => {
-            let info = node_info(host, *port, tls, config).map_err(|e| from_redis(e, "connect"))?;
-            let client = open_client(info, config).map_err(|e| from_redis(e, "connect"))?;
+            let client = server_client(host, *port, config)?;
             check_acceptance(&client, config).await?;
             let manager = client
                 .get_connection_manager_with_config(manager_config(config))

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cache_core::{DynBackend, cached, set_default_timeout, stats, with_backend};
+use cache_redis::RedisBackend;
 use cache_tests::redis_harness::RedisServer;
 
 const TIMEOUT: Duration = Duration::from_millis(100);
@@ -110,25 +111,81 @@ async fn a_killed_server_is_skipped_and_caching_resumes_after_a_restart() {
     })
     .await
     .unwrap();
-    let restarted = Instant::now();
-    let hits = || stats::snapshot("redis_outage::killed").unwrap().hits;
+    let resumed = until_hits(&backend, "redis_outage::killed", || async {
+        killed(1).await;
+        killed(1).await;
+    })
+    .await;
+    eprintln!("hits resumed {resumed:?} after the restart");
+    drop(server);
+}
+
+/// Calls `call` (twice the same key) until it counts a hit under `name` with the backend up;
+/// returns how long that took. Fails after 10 s.
+async fn until_hits<F, Fut>(backend: &DynBackend, name: &str, call: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let started = Instant::now();
+    let hits = || stats::snapshot(name).map_or(0, |stats| stats.hits);
     loop {
         let before = hits();
-        with_backend(Arc::clone(&backend), async {
-            killed(1).await;
-            killed(1).await;
-        })
-        .await;
+        with_backend(Arc::clone(backend), call()).await;
         if hits() > before && !stats::backend_down(None) {
-            break;
+            return started.elapsed();
         }
         assert!(
-            restarted.elapsed() < Duration::from_secs(10),
-            "no hits 10 s after the restart"
+            started.elapsed() < Duration::from_secs(10),
+            "no hits 10 s after the server came back"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    eprintln!("hits resumed {:?} after the restart", restarted.elapsed());
+}
+
+static LAZY: AtomicU64 = AtomicU64::new(0);
+
+#[cached(key = "lazy:<id>", ttl = 60)]
+async fn lazy(id: u64) -> u64 {
+    LAZY.fetch_add(1, Ordering::SeqCst);
+    id
+}
+
+/// `connect_lazy` with nothing listening: the app starts at once and its cached calls run
+/// their bodies; when a server appears on the port, caching starts by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lazy_backend_starts_without_a_server_and_caches_once_one_appears() {
+    set_default_timeout(TIMEOUT);
+    let Some(mut server) = RedisServer::start() else {
+        return;
+    };
+    server.kill();
+    let started = Instant::now();
+    let backend: DynBackend = Arc::new(RedisBackend::connect_lazy(server.config("lazy:")).unwrap());
+    let connect = started.elapsed();
+    with_backend(Arc::clone(&backend), async {
+        for id in 0..10 {
+            assert_eq!(lazy(id).await, id);
+        }
+    })
+    .await;
+    assert_eq!(LAZY.load(Ordering::SeqCst), 10, "every call ran its body");
+    let calls = started.elapsed();
+    let server = tokio::task::spawn_blocking(move || {
+        server.restart();
+        server
+    })
+    .await
+    .unwrap();
+    let resumed = until_hits(&backend, "redis_outage::lazy", || async {
+        lazy(1).await;
+        lazy(1).await;
+    })
+    .await;
+    eprintln!(
+        "connect_lazy returned in {connect:?}; 10 calls without a server took {calls:?}; hits {resumed:?} after the server started"
+    );
+    assert!(connect < SLACK, "connect_lazy took {connect:?}");
     drop(server);
 }
 
