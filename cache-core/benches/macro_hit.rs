@@ -17,11 +17,11 @@ mod common;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cache_core::__private::{KeyBuf, Shape, Site, SiteConfig, cached};
 use cache_core::MemoryBackend;
-use common::{Batch, Unit, User, load_user, paired, runtime};
+use common::{Unit, User, batch_on, load_user, paired, runtime};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// Body runs, per variant: a hit must never run the body.
@@ -154,41 +154,29 @@ fn benches(c: &mut Criterion) {
     group.finish();
 
     // The same variants interleaved, for ratios that a burst of load cannot skew.
-    const CALLS: u64 = 200_000;
-    fn batch<'a, F: Future>(
-        rt: &'a tokio::runtime::Runtime,
-        call: impl Fn() -> F + 'a,
-    ) -> Batch<'a> {
-        Box::new(move || {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..CALLS {
-                    black_box(call().await);
-                }
-                (start.elapsed(), CALLS)
-            })
-        })
-    }
     let moka = &moka;
     paired(
         "macro_hit (single task, one hot key)",
         Unit::NsPerCall,
         &["cached_concurrent_cached", "moka_get"],
         vec![
-            ("ours_cached", batch(&rt, || ours_get_user(black_box(HOT)))),
+            (
+                "ours_cached",
+                batch_on(&rt, || ours_get_user(black_box(HOT))),
+            ),
             (
                 "ours_runtime_direct",
-                batch(&rt, || ours_direct_get_user(black_box(HOT))),
+                batch_on(&rt, || ours_direct_get_user(black_box(HOT))),
             ),
             (
                 "cached_concurrent_cached",
-                batch(&rt, || anchor_concurrent_get_user(black_box(HOT))),
+                batch_on(&rt, || anchor_concurrent_get_user(black_box(HOT))),
             ),
             (
                 "cached_cached",
-                batch(&rt, || anchor_cached_get_user(black_box(HOT))),
+                batch_on(&rt, || anchor_cached_get_user(black_box(HOT))),
             ),
-            ("moka_get", batch(&rt, || moka.get(black_box(&HOT)))),
+            ("moka_get", batch_on(&rt, || moka.get(black_box(&HOT)))),
         ],
     );
 

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use cache_core::__private::{KeyBuf, Shape, Site, SiteConfig, cached};
 use cache_core::{CacheBackend, MemoryBackend};
-use common::{Batch, Unit, User, load_user, paired, runtime};
+use common::{Batch, CALLS, Unit, User, batch_on, load_user, paired, runtime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 /// Distinct keys pre-filled in every store.
@@ -212,21 +212,6 @@ fn single(c: &mut Criterion, fx: &Fixture) {
     });
     group.finish();
 
-    const CALLS: u64 = 200_000;
-    fn batch<'a, F: Future>(
-        rt: &'a tokio::runtime::Runtime,
-        call: impl Fn() -> F + 'a,
-    ) -> Batch<'a> {
-        Box::new(move || {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..CALLS {
-                    black_box(call().await);
-                }
-                (start.elapsed(), CALLS)
-            })
-        })
-    }
     fn sync_batch<'a, R>(call: impl Fn() -> R + 'a) -> Batch<'a> {
         Box::new(move || {
             let start = Instant::now();
@@ -243,11 +228,14 @@ fn single(c: &mut Criterion, fx: &Fixture) {
         Unit::NsPerCall,
         &["moka_get"],
         vec![
-            ("ours_runtime_arc", batch(rt, || get_user(black_box(HOT)))),
-            ("moka_get", batch(rt, || moka.get(black_box(&HOT)))),
+            (
+                "ours_runtime_arc",
+                batch_on(rt, || get_user(black_box(HOT))),
+            ),
+            ("moka_get", batch_on(rt, || moka.get(black_box(&HOT)))),
             (
                 "ours_runtime_owned",
-                batch(rt, || get_user_owned(black_box(HOT))),
+                batch_on(rt, || get_user_owned(black_box(HOT))),
             ),
             (
                 "ours_local_visit_dyn",

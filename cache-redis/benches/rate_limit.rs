@@ -18,20 +18,20 @@
 //! median of rounds) prints the throughput ratios, which resist noise on a shared machine.
 #![allow(missing_docs, clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
+mod common;
+
 use std::hint::black_box;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cache_core::RateLimitStore;
 use cache_core::rate_limit::RateLimitPolicy;
 use cache_redis::redis::{self, Script, aio::ConnectionManager};
 use cache_redis::{RedisBackend, RedisConfig};
+use common::{spread, start_server};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-const TASKS: u64 = 64;
 const KEYS: u64 = 1_000;
 
 static TRIVIAL: LazyLock<Script> = LazyLock::new(|| Script::new("return 1"));
@@ -50,63 +50,6 @@ fn key_names(policy: &RateLimitPolicy) -> Arc<[String]> {
 
 fn next_key(keys: &[String]) -> &str {
     &keys[(NEXT.fetch_add(1, Ordering::Relaxed) % KEYS) as usize]
-}
-
-struct Server(Option<Child>);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn start_server() -> (Server, String) {
-    if let Ok(url) = std::env::var("REDIS_BENCH_URL") {
-        return (Server(None), url);
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .args(["--dir", &std::env::temp_dir().to_string_lossy()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server must be installed to run this bench");
-    let server = Server(Some(child));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (server, format!("redis://127.0.0.1:{port}/"))
-}
-
-/// Runs `op` `iters` times spread over 64 tasks and returns the wall time.
-async fn spread<F, Fut>(iters: u64, op: F) -> Duration
-where
-    F: Fn() -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let per_task = iters.div_ceil(TASKS);
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..TASKS {
-        let op = op.clone();
-        tasks.spawn(async move {
-            for _ in 0..per_task {
-                op().await;
-            }
-        });
-    }
-    while tasks.join_next().await.is_some() {}
-    started.elapsed()
 }
 
 #[derive(Clone)]

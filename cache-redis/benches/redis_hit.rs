@@ -14,9 +14,9 @@
 //! on the macro crate's state.
 #![allow(missing_docs, clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
+mod common;
+
 use std::hint::black_box;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -25,6 +25,7 @@ use cache_core::__private::{KeyBuf, Shape, Site, SiteConfig, cached};
 use cache_redis::redis::{self, AsyncCommands};
 use cache_redis::{RedisBackend, RedisConfig};
 use cached::{AsyncRedisCache, ConcurrentCachedAsync};
+use common::{spread, start_server};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
 
@@ -47,7 +48,6 @@ fn load_user(id: u64) -> User {
 
 static LOADS: AtomicU64 = AtomicU64::new(0);
 const HOT: u64 = 7;
-const TASKS: u64 = 64;
 
 static SITE: Site = Site::new(SiteConfig {
     name: "bench::redis_hit::get_user",
@@ -71,74 +71,6 @@ async fn ours_get_user(id: u64) -> User {
         },
     )
     .await
-}
-
-struct Server(Option<Child>);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn start_server() -> (Server, String) {
-    if let Ok(url) = std::env::var("REDIS_BENCH_URL") {
-        return (Server(None), url);
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .args([
-            "--appendonly",
-            "no",
-            "--dir",
-            &std::env::temp_dir().to_string_lossy(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server must be installed to run this bench");
-    let server = Server(Some(child));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (server, format!("redis://127.0.0.1:{port}/"))
-}
-
-/// Runs `op` `iters` times spread over 64 tasks and returns the wall time.
-async fn spread<F, Fut>(iters: u64, op: F) -> Duration
-where
-    F: Fn() -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let per_task = iters.div_ceil(TASKS);
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..TASKS {
-        let op = op.clone();
-        tasks.spawn(async move {
-            for _ in 0..per_task {
-                op().await;
-            }
-        });
-    }
-    while tasks.join_next().await.is_some() {}
-    started.elapsed()
 }
 
 fn benches(c: &mut Criterion) {

@@ -601,3 +601,27 @@ pub fn shared_server() -> Option<&'static RedisServer> {
 pub fn shared_cluster() -> Option<&'static RedisCluster> {
     redis_available().then(|| SHARED_CLUSTER.as_ref()).flatten()
 }
+
+/// Connects with `config` (given a 10 s connect timeout) and checks that the connect is refused
+/// at once (well within that timeout, without the manager's retries) as a configuration error
+/// whose message says `expected`. Returns the error for further checks.
+///
+/// # Panics
+///
+/// When the connect succeeds, is not a [`ErrorKind::Config`](cache_core::ErrorKind) error,
+/// does not say `expected`, or takes 5 s or more.
+pub async fn refused_at_once(config: RedisConfig, expected: &str) -> cache_core::Error {
+    let started = Instant::now();
+    let config = config.connect_timeout(Duration::from_secs(10));
+    let Err(err) = RedisBackend::connect(config).await else {
+        panic!("connected where `{expected}` was expected");
+    };
+    let took = started.elapsed();
+    assert_eq!(err.kind(), cache_core::ErrorKind::Config, "{err}");
+    assert!(
+        err.to_string().contains(expected),
+        "`{err}` does not say `{expected}`"
+    );
+    assert!(took < Duration::from_secs(5), "{expected}: took {took:?}");
+    err
+}

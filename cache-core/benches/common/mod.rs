@@ -50,6 +50,25 @@ pub enum Unit {
 /// One variant: runs a batch, returns how long it took and how many calls it made.
 pub type Batch<'a> = Box<dyn FnMut() -> (Duration, u64) + 'a>;
 
+/// Calls per [`batch_on`] batch.
+pub const CALLS: u64 = 200_000;
+
+/// A batch of [`CALLS`] sequential awaited calls of `call`, on `rt`.
+pub fn batch_on<'a, F: std::future::Future>(
+    rt: &'a tokio::runtime::Runtime,
+    call: impl Fn() -> F + 'a,
+) -> Batch<'a> {
+    Box::new(move || {
+        rt.block_on(async {
+            let start = std::time::Instant::now();
+            for _ in 0..CALLS {
+                std::hint::black_box(call().await);
+            }
+            (start.elapsed(), CALLS)
+        })
+    })
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
