@@ -2,10 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -219,23 +216,19 @@ impl RateLimiter {
     ///
     /// Returns the decision, allowed or not; an error only for an invalid policy, or for a
     /// backend failure under [`FailureMode::Closed`].
-    pub fn check<K: KeyPart + ?Sized>(
-        &self,
-        key: &K,
-    ) -> impl Future<Output = Result<RateLimitDecision>> {
-        // Not an `async fn`: another layer of future would copy the decision once more.
-        self.check_n(key, 1)
+    pub async fn check<K: KeyPart + ?Sized>(&self, key: &K) -> Result<RateLimitDecision> {
+        self.check_n(key, 1).await
     }
 
     /// Decides a call costing `cost` units for `key`. A cost of 0 only reports the budget.
     /// A cost over the policy's [`capacity`](RateLimitPolicy::capacity) can never pass and is
     /// [`ErrorKind::InvalidInput`].
-    pub fn check_n<K: KeyPart + ?Sized>(
+    pub async fn check_n<K: KeyPart + ?Sized>(
         &self,
         key: &K,
         cost: u32,
-    ) -> impl Future<Output = Result<RateLimitDecision>> {
-        self.decide(move |full| full.push_part(key), cost)
+    ) -> Result<RateLimitDecision> {
+        self.decide(|full| full.push_part(key), cost).await
     }
 
     /// [`check_n`](Self::check_n) for a key already in key form: `key` follows the namespace
@@ -259,12 +252,9 @@ impl RateLimiter {
     /// assert!(limiter.check_key(&key, 1).await?.allowed());
     /// # Ok(()) }
     /// ```
-    pub fn check_key(
-        &self,
-        key: &KeyBuf,
-        cost: u32,
-    ) -> impl Future<Output = Result<RateLimitDecision>> {
-        self.decide(move |full| full.push_literal(key.as_str()), cost)
+    pub async fn check_key(&self, key: &KeyBuf, cost: u32) -> Result<RateLimitDecision> {
+        self.decide(|full| full.push_literal(key.as_str()), cost)
+            .await
     }
 
     /// The backend key for a key already in key form (see [`check_key`](Self::check_key)).
@@ -367,14 +357,21 @@ impl RateLimiter {
         }
     }
 
-    /// One decision on the backend key `key` builds (see [`Decide`]).
-    fn decide<K: Fn(&mut KeyBuf) + Unpin>(&self, key: K, cost: u32) -> Decide<'_, K> {
-        Decide {
-            limiter: self,
-            key,
-            cost,
-            remote: None,
-            decided: false,
+    /// One decision on the backend key `key` builds: at once where the backend decides in
+    /// process, else awaited (boxed, so that its state does not weigh on in-process answers).
+    ///
+    /// A plain `async fn` over [`try_decide`](Self::try_decide): a hand-written future that
+    /// returned the in-process answer on its first poll measured no faster in
+    /// `cargo bench -p cache-core --bench rate_limit_memory` (see the figures at
+    /// `ours_limiter_check`).
+    async fn decide(&self, key: impl Fn(&mut KeyBuf), cost: u32) -> Result<RateLimitDecision> {
+        let decided = match self.try_decide(&key, cost) {
+            Some(decided) => decided,
+            None => Box::pin(self.decide_remotely(self.full(&key), cost)).await,
+        };
+        match decided {
+            Ok(decision) => Ok(decision),
+            Err(error) => self.settle(error, &key, cost),
         }
     }
 
@@ -473,66 +470,5 @@ impl fmt::Debug for RateLimiter {
             .field("failure_mode", &self.failure_mode)
             .field("timeout", &self.timeout)
             .finish()
-    }
-}
-
-/// The future of one decision. An in-process backend answers on the first poll, and its answer
-/// is returned as the backend gave it: no key copied into a future, no boxed call, no timer,
-/// and no copy of the decision through an `async fn`'s state (a decision is 48 bytes of mixed
-/// widths, slow to copy right after it was written). Any other backend's call is boxed and
-/// awaited, so that its state does not weigh on in-process answers.
-///
-/// Kept by measurement (`cargo bench -p cache-core --bench rate_limit_memory`, paired, two
-/// runs each, against `governor_check_key` in the same run): `ours_rate_limiter/gcra` at
-/// 1.70x and 1.66x with this future, 2.10x and 2.06x with a plain `async fn` over
-/// `try_decide`.
-struct Decide<'a, K> {
-    limiter: &'a RateLimiter,
-    key: K,
-    cost: u32,
-    remote: Option<Pin<Box<dyn Future<Output = Result<RateLimitDecision>> + Send + 'a>>>,
-    /// Set once the decision is out: polling again must not take a second one.
-    decided: bool,
-}
-
-impl<K: Fn(&mut KeyBuf) + Unpin> Future for Decide<'_, K> {
-    type Output = Result<RateLimitDecision>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        if this.decided {
-            return Poll::Ready(Err(Error::new(
-                ErrorKind::InvalidInput,
-                "a rate-limit check was polled again after it completed",
-            )));
-        }
-        let limiter = this.limiter;
-        let remote = match &mut this.remote {
-            Some(remote) => remote,
-            None => {
-                // Marked before asking, so that the answer goes straight to the caller.
-                this.decided = true;
-                match limiter.try_decide(&this.key, this.cost) {
-                    Some(Ok(decision)) => return Poll::Ready(Ok(decision)),
-                    Some(Err(error)) => {
-                        return Poll::Ready(limiter.settle(error, &this.key, this.cost));
-                    }
-                    None => {}
-                }
-                this.decided = false;
-                this.remote.insert(Box::pin(
-                    limiter.decide_remotely(limiter.full(&this.key), this.cost),
-                ))
-            }
-        };
-        let outcome = remote.as_mut().poll(cx);
-        if outcome.is_ready() {
-            this.decided = true;
-            this.remote = None;
-        }
-        match outcome {
-            Poll::Ready(Err(error)) => Poll::Ready(limiter.settle(error, &this.key, this.cost)),
-            other => other,
-        }
     }
 }
