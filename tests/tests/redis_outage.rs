@@ -60,48 +60,79 @@ async fn a_frozen_server_costs_a_call_at_most_the_timeout() {
 
 static KILLED: AtomicU64 = AtomicU64::new(0);
 
-#[cached(key = "killed:<id>", ttl = 60)]
-async fn killed(id: u64) -> u64 {
-    KILLED.fetch_add(1, Ordering::SeqCst);
+/// The body of `killed`, which the same load also calls uncached, for comparison.
+async fn work(id: u64) -> u64 {
     tokio::time::sleep(Duration::from_millis(1)).await;
     id
 }
 
-/// 64 tasks over 16 keys: the server is killed, then restarted on the same port.
+#[cached(key = "killed:<id>", ttl = 60)]
+async fn killed(id: u64) -> u64 {
+    KILLED.fetch_add(1, Ordering::SeqCst);
+    work(id).await
+}
+
+/// `rounds` calls of `call` by each of 64 tasks over 16 keys, on `backend`: the slowest call.
+async fn under_load<F, Fut>(backend: &DynBackend, rounds: u64, call: F) -> Duration
+where
+    F: Fn(u64) -> Fut + Copy + Send + 'static,
+    Fut: std::future::Future<Output = u64> + Send,
+{
+    let mut tasks = tokio::task::JoinSet::new();
+    for task in 0..64_u64 {
+        tasks.spawn(with_backend(Arc::clone(backend), async move {
+            let mut slowest = Duration::ZERO;
+            for round in 0..rounds {
+                let id = (task + round) % 16;
+                let started = Instant::now();
+                assert_eq!(call(id).await, id);
+                slowest = slowest.max(started.elapsed());
+            }
+            slowest
+        }));
+    }
+    let mut slowest = Duration::ZERO;
+    while let Some(task) = tasks.join_next().await {
+        slowest = slowest.max(task.unwrap());
+    }
+    slowest
+}
+
+/// 64 tasks over 16 keys: the server is killed, then restarted on the same port. Prints the
+/// outage's throughput against the same load uncached (not asserted: a speed, not a contract).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_is_skipped_and_caching_resumes_after_a_restart() {
     let Some((mut server, backend)) = start("killed:").await else {
         return;
     };
-    let calls = |rounds: u64| {
-        let backend = Arc::clone(&backend);
-        async move {
-            let mut tasks = tokio::task::JoinSet::new();
-            for task in 0..64_u64 {
-                tasks.spawn(with_backend(Arc::clone(&backend), async move {
-                    let mut slowest = Duration::ZERO;
-                    for round in 0..rounds {
-                        let id = (task + round) % 16;
-                        let started = Instant::now();
-                        assert_eq!(killed(id).await, id);
-                        slowest = slowest.max(started.elapsed());
-                    }
-                    slowest
-                }));
-            }
-            let mut slowest = Duration::ZERO;
-            while let Some(task) = tasks.join_next().await {
-                slowest = slowest.max(task.unwrap());
-            }
-            slowest
-        }
-    };
-    calls(4).await;
+    let started = Instant::now();
+    under_load(&backend, 50, work).await;
+    let uncached = started.elapsed();
+    under_load(&backend, 4, killed).await;
     server.kill();
     let started = Instant::now();
-    let slowest = calls(50).await;
+    let slowest = under_load(&backend, 50, killed).await;
     let outage = started.elapsed();
-    eprintln!("killed server: 3200 calls in {outage:?}, slowest {slowest:?}");
+    // Once the breaker is open: the same load again.
+    let reached = stats::snapshot("redis_outage::killed")
+        .unwrap()
+        .backend_calls;
+    let started = Instant::now();
+    under_load(&backend, 50, killed).await;
+    let skipped = started.elapsed();
+    let calls = stats::snapshot("redis_outage::killed")
+        .unwrap()
+        .backend_calls
+        - reached;
+    assert_eq!(
+        calls, 0,
+        "one breaker for the backend, in every task's scope"
+    );
+    eprintln!(
+        "killed server: 3200 calls in {outage:?} (slowest {slowest:?}); then 3200 more in \
+         {skipped:?}; uncached the same load takes {uncached:?}: {:.2} of its throughput",
+        uncached.as_secs_f64() / skipped.as_secs_f64()
+    );
     assert!(slowest < TIMEOUT + SLACK, "a call took {slowest:?}");
 
     // The harness waits for the server with blocking sleeps: off the runtime's workers.

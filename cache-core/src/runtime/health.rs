@@ -5,8 +5,10 @@
 //! cached function on one backend mark it down. While it is down, cached functions on it run
 //! their bodies without touching it (concurrent callers of one key still share one run), and
 //! one background task pings it every [`PROBE_EVERY`]; the first answered ping marks it up
-//! again. Each change is logged once. A backend installed in the registry (or a scope) has its
-//! own breaker; in-process backends never fail, so theirs never opens.
+//! again. Each change is logged once. Each backend has one breaker, however often it is
+//! installed: the same `Arc` (a [`DynBackend`](crate::DynBackend)) given to several
+//! `with_backend` scopes or names shares it; a backend passed by value is a backend of its
+//! own. In-process backends never fail, so theirs never opens.
 
 use std::sync::Weak;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};

@@ -236,18 +236,34 @@ pub async fn with_named_backend<F: Future>(
     SCOPE.scope(scope, future).await
 }
 
-/// `backend` as the registry holds it, with a breaker of its own. A [`DynBackend`] is kept as
-/// it is rather than wrapped again, so that scopes given clones of one `Arc` share one store
-/// (and its flights).
+/// The entries made so far, so that one backend installed again (in each `with_backend`
+/// scope of a test, say) keeps one breaker: it is one backend, failing or not. An entry is
+/// kept while it is in use or while anyone else holds its backend.
+static ENTRIES: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
+
+/// `backend` as the registry holds it. A [`DynBackend`] is kept as it is rather than wrapped
+/// again, so that scopes given clones of one `Arc` share one store (and its flights) and one
+/// breaker; any other value is a backend of its own.
 fn entry(backend: impl CacheBackend) -> Entry {
     let backend: DynBackend = match (&backend as &dyn Any).downcast_ref::<DynBackend>() {
         Some(already) => Arc::clone(already),
         None => Arc::new(backend),
     };
-    Arc::new(Served {
+    let mut entries = ENTRIES.lock().unwrap_or_else(PoisonError::into_inner);
+    // An entry held only here, whose backend only it holds, can never be asked for again.
+    entries
+        .retain(|served| Arc::strong_count(served) > 1 || Arc::strong_count(&served.backend) > 1);
+    let same =
+        |served: &&Entry| std::ptr::addr_eq(Arc::as_ptr(&served.backend), Arc::as_ptr(&backend));
+    if let Some(existing) = entries.iter().find(same) {
+        return Arc::clone(existing);
+    }
+    let served = Arc::new(Served {
         backend,
         health: Health::default(),
-    })
+    });
+    entries.push(Arc::clone(&served));
+    served
 }
 
 fn current_scope() -> Scope {
