@@ -27,6 +27,8 @@ pub enum ErrorKind {
     /// The key holds a value of another kind than the operation works on (Redis `WRONGTYPE`:
     /// a list where a string was expected). Says nothing about the backend's health.
     WrongType,
+    /// A lock's lease ended, or another owner holds it now: the holder lost it.
+    LockLost,
 }
 
 impl ErrorKind {
@@ -43,6 +45,7 @@ impl ErrorKind {
             Self::InvalidInput => "invalid input",
             Self::Unsupported => "unsupported operation",
             Self::WrongType => "wrong type of value under the key",
+            Self::LockLost => "lock lost",
         }
     }
 }

@@ -39,6 +39,7 @@
 //! - [`stats`]: per-function hit / miss / error / latency counters.
 //! - [`layer::Prefix`]: a namespace prefix in front of any backend.
 //! - [`rate_limit`]: rate-limit policies, algorithms and [`RateLimiter`].
+//! - [`lock`]: distributed locks with fencing ([`lock::Lock`], [`LockBusy`]).
 #![doc(test(attr(deny(warnings))))]
 
 mod backend;
@@ -46,6 +47,7 @@ pub mod codec;
 mod error;
 pub mod key;
 pub mod layer;
+pub mod lock;
 mod memory;
 pub mod rate_limit;
 mod runtime;
@@ -64,6 +66,7 @@ pub use backend::{
 pub use bytes::Bytes;
 pub use error::{Error, ErrorKind, Result};
 pub use key::{KeyBuf, KeyPart};
+pub use lock::{LockBusy, LockStore};
 pub use memory::{MemoryBackend, MemoryBackendBuilder};
 #[cfg(feature = "http")]
 pub use rate_limit::http;

@@ -154,7 +154,7 @@ pub trait RateLimitStore: Send + Sync {
 /// }
 ///
 /// let counted = Counted { inner: MemoryBackend::new(), reads: Default::default() };
-/// assert!(counted.local().is_some() && counted.rate_limits().is_some());
+/// assert!(counted.local().is_some() && counted.rate_limits().is_some() && counted.locks().is_some());
 /// ```
 #[macro_export]
 macro_rules! forward_capabilities {
@@ -173,6 +173,10 @@ macro_rules! forward_capabilities {
             let $this = self;
             $crate::CacheBackend::rate_limits($inner)
         }
+        fn locks(&self) -> ::core::option::Option<&dyn $crate::LockStore> {
+            let $this = self;
+            $crate::CacheBackend::locks($inner)
+        }
     };
 }
 
@@ -184,6 +188,7 @@ pub fn capability_names(backend: &dyn CacheBackend) -> Vec<&'static str> {
     let offered = [
         ("local", backend.local().is_some()),
         ("rate_limits", backend.rate_limits().is_some()),
+        ("locks", backend.locks().is_some()),
     ];
     offered
         .into_iter()

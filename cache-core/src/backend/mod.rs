@@ -11,6 +11,8 @@ use bytes::Bytes;
 
 pub use capabilities::{LocalEntry, LocalValues, RateLimitStore, SharedValue};
 
+use crate::lock::LockStore;
+
 use crate::{Error, ErrorKind, Result};
 
 /// The remaining lifetime of a key, as [`CacheBackend::ttl`] reports it.
@@ -46,7 +48,7 @@ pub enum KeyTtl {
 /// Everything beyond the byte store is a capability object reached through one accessor each,
 /// `None` (the default) where the backend lacks it: [`local`](Self::local) for values kept
 /// decoded in process (the macro runtime's hit path), [`rate_limits`](Self::rate_limits) for
-/// atomic rate-limit decisions. New capabilities arrive as new accessors with a `None`
+/// atomic rate-limit decisions, [`locks`](Self::locks) for leases and fences. New capabilities arrive as new accessors with a `None`
 /// default, so existing backends keep compiling. A wrapper that does not change a capability
 /// forwards them all with [`forward_capabilities!`](crate::forward_capabilities), so one it
 /// wraps never loses one silently.
@@ -175,6 +177,13 @@ pub trait CacheBackend: Send + Sync + 'static {
     /// [`rate_limit`](crate::rate_limit)). Without them a [`RateLimiter`](crate::RateLimiter)
     /// applies its [`FailureMode`](crate::rate_limit::FailureMode).
     fn rate_limits(&self) -> Option<&dyn RateLimitStore> {
+        None
+    }
+
+    /// Leases with owner tokens and fences on this backend, if it has them (see
+    /// [`lock`](crate::lock)). `#[cached]` uses them for one execution per key across
+    /// processes, `#[locked]` and [`Lock`](crate::lock::Lock) for mutual exclusion.
+    fn locks(&self) -> Option<&dyn LockStore> {
         None
     }
 }

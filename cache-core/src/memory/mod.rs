@@ -3,6 +3,7 @@
 mod builder;
 mod cell_key;
 mod expiry;
+mod locks;
 mod rate_limit;
 mod store;
 
@@ -18,10 +19,11 @@ use crate::backend::check_ttl;
 use crate::key::glob_match;
 use crate::util::clock::Instant;
 use crate::{
-    CacheBackend, Error, ErrorKind, KeyTtl, LocalEntry, LocalValues, RateLimitDecision,
+    CacheBackend, Error, ErrorKind, KeyTtl, LocalEntry, LocalValues, LockStore, RateLimitDecision,
     RateLimitPolicy, RateLimitStore, Result, SharedValue,
 };
 use expiry::ExpiryQueue;
+use locks::Locks;
 use rate_limit::Limiters;
 use store::{Store, StoredKey};
 
@@ -84,8 +86,9 @@ impl quick_cache::Weighter<StoredKey, Entry> for EntryWeighter {
 ///   under the key's shard lock.
 /// - **Typed fast path.** Values stored by the macro runtime keep their decoded form beside
 ///   their JSON bytes, so an in-process hit is a clone of an `Arc`, never a decode.
-/// - **Capabilities.** [`local`](CacheBackend::local) (decoded values, the macros' hit path)
-///   and [`rate_limits`](CacheBackend::rate_limits).
+/// - **Capabilities.** [`local`](CacheBackend::local) (decoded values, the macros' hit path),
+///   [`rate_limits`](CacheBackend::rate_limits) and [`locks`](CacheBackend::locks) (leases
+///   and fences in a table apart from the values; waiters are woken by releases).
 /// - **Rate limiting.** [`rate_limit`](RateLimitStore::rate_limit) keeps each key's limiter
 ///   state apart from cached values, updated in place under a shard lock, and answers at once
 ///   through [`try_rate_limit`](RateLimitStore::try_rate_limit). Limiter state lasts until the
@@ -119,6 +122,7 @@ struct Inner {
     store: Store,
     expiry: ExpiryQueue,
     limiters: Limiters,
+    locks: Locks,
 }
 
 impl MemoryBackend {
@@ -139,6 +143,7 @@ impl MemoryBackend {
                 store,
                 expiry: ExpiryQueue::new(expiry_queue_limit),
                 limiters: Limiters::new(max_limiters),
+                locks: Locks::default(),
             }),
         }
     }
@@ -384,6 +389,7 @@ impl CacheBackend for MemoryBackend {
         self.inner.store.clear();
         self.inner.expiry.clear();
         self.inner.limiters.clear();
+        self.inner.locks.clear();
         Ok(())
     }
 
@@ -396,6 +402,10 @@ impl CacheBackend for MemoryBackend {
     }
 
     fn rate_limits(&self) -> Option<&dyn RateLimitStore> {
+        Some(self)
+    }
+
+    fn locks(&self) -> Option<&dyn LockStore> {
         Some(self)
     }
 }

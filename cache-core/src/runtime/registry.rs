@@ -245,10 +245,7 @@ static ENTRIES: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
 /// again, so that scopes given clones of one `Arc` share one store (and its flights) and one
 /// breaker; any other value is a backend of its own.
 fn entry(backend: impl CacheBackend) -> Entry {
-    let backend: DynBackend = match (&backend as &dyn Any).downcast_ref::<DynBackend>() {
-        Some(already) => Arc::clone(already),
-        None => Arc::new(backend),
-    };
+    let backend = shared(backend);
     let mut entries = ENTRIES.lock().unwrap_or_else(PoisonError::into_inner);
     // An entry held only here, whose backend only it holds, can never be asked for again.
     entries
@@ -264,6 +261,14 @@ fn entry(backend: impl CacheBackend) -> Entry {
     });
     entries.push(Arc::clone(&served));
     served
+}
+
+/// `backend` behind an `Arc`: a [`DynBackend`] as it is, anything else in a new one.
+pub(crate) fn shared(backend: impl CacheBackend) -> DynBackend {
+    match (&backend as &dyn Any).downcast_ref::<DynBackend>() {
+        Some(already) => Arc::clone(already),
+        None => Arc::new(backend),
+    }
 }
 
 fn current_scope() -> Scope {
