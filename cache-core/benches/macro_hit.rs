@@ -40,6 +40,9 @@ static SITE: Site = Site::new(SiteConfig {
     backend: None,
     ttl: Some(Duration::from_secs(300)),
     timeout: None,
+    lock: true,
+    lock_lease: None,
+    lock_wait: None,
 });
 
 /// The stats name the macro gives `ours_get_user` (`module::path::fn_name`).

@@ -49,6 +49,9 @@ static SITE_ARC: Site = Site::new(SiteConfig {
     backend: None,
     ttl: Some(Duration::from_secs(300)),
     timeout: None,
+    lock: true,
+    lock_lease: None,
+    lock_wait: None,
 });
 
 static SITE_OWNED: Site = Site::new(SiteConfig {
@@ -56,6 +59,9 @@ static SITE_OWNED: Site = Site::new(SiteConfig {
     backend: None,
     ttl: Some(Duration::from_secs(300)),
     timeout: None,
+    lock: true,
+    lock_lease: None,
+    lock_wait: None,
 });
 
 fn user_key(id: u64) -> KeyBuf {

@@ -54,6 +54,9 @@ static SITE: Site = Site::new(SiteConfig {
     backend: None,
     ttl: Some(Duration::from_secs(300)),
     timeout: None,
+    lock: true,
+    lock_lease: None,
+    lock_wait: None,
 });
 
 /// What `#[cached(key = "user:<id>", ttl = 300)]` expands to.

@@ -232,18 +232,15 @@ impl LockGuard {
     }
 
     /// The fenced write of the value the lock was taken to compute, releasing the lock in the
-    /// same operation (see [`LockStore::fill`]). Returns whether the value was stored.
+    /// same operation (see [`LockStore::fill`]). Returns whether the value was stored. The
+    /// caller bounds it (the macro runtime, with the function's timeout and breaker).
     pub(crate) async fn fill(mut self, fill: Fill) -> Result<bool> {
         self.stop_renewal().await;
         self.done = true;
         let held = &self.held;
-        within(
-            held.timeout,
-            || format!("storing the value of `{}`", held.name),
-            held.store()?
-                .fill(&held.name, &held.token, held.fence, fill),
-        )
-        .await
+        held.store()?
+            .fill(&held.name, &held.token, held.fence, fill)
+            .await
     }
 
     /// Aborts the renewal task and waits until it is gone, so that no renewal can be sent

@@ -139,20 +139,24 @@ impl Lock {
             .await;
             match attempt.map_err(failed)? {
                 Acquire::Acquired { fence } => return Ok(self.guard(token, fence)),
-                Acquire::Held { remaining } => {
-                    let now = tokio::time::Instant::now();
-                    let Some(woken) = woken.filter(|_| now < deadline) else {
-                        return Err(LockBusy::held(&self.name, started.elapsed()));
-                    };
-                    // A lease that ends without a release (a crashed holder) wakes nobody:
-                    // wake when it would end. The extra millisecond covers clock rounding.
-                    let lease_ends = remaining.map_or(deadline, |left| {
-                        (now + left + Duration::from_millis(1)).min(deadline)
-                    });
-                    tokio::select! {
-                        () = woken => {}
-                        () = tokio::time::sleep_until(lease_ends) => {}
+                Acquire::Held { remaining } => match woken {
+                    Some(woken) if tokio::time::Instant::now() < deadline => {
+                        wait_for_release(woken, remaining, deadline).await;
                     }
+                    _ => {
+                        let waited = if self.wait.is_zero() {
+                            Duration::ZERO
+                        } else {
+                            started.elapsed()
+                        };
+                        return Err(LockBusy::held(&self.name, waited));
+                    }
+                },
+                Acquire::Filled { .. } => {
+                    return Err(failed(Error::new(
+                        ErrorKind::Backend,
+                        "the lock store answered an acquire as a claim",
+                    )));
                 }
             }
         }
@@ -184,6 +188,24 @@ impl Lock {
             lease: self.lease,
             timeout: self.call_timeout(),
         })
+    }
+}
+
+/// Sleeps until `woken` fires (a release or fill) or the holder's lease would end, whichever
+/// is first, and never past `deadline`. A lease that ends without a release (a crashed holder)
+/// wakes nobody, hence the timer; the extra millisecond covers the store's clock rounding.
+pub(crate) async fn wait_for_release(
+    woken: Wakeup,
+    remaining: Option<Duration>,
+    deadline: tokio::time::Instant,
+) {
+    let now = tokio::time::Instant::now();
+    let lease_ends = remaining.map_or(deadline, |left| {
+        (now + left + Duration::from_millis(1)).min(deadline)
+    });
+    tokio::select! {
+        () = woken => {}
+        () = tokio::time::sleep_until(lease_ends) => {}
     }
 }
 

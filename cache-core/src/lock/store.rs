@@ -55,7 +55,7 @@ impl fmt::Debug for LockToken {
 }
 
 /// What [`LockStore::acquire`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Acquire {
     /// The lock is ours, with this fencing number: larger than that of every earlier
@@ -68,6 +68,12 @@ pub enum Acquire {
     Held {
         /// How long the current lease has left.
         remaining: Option<Duration>,
+    },
+    /// Only from [`claim`](LockStore::claim): the key already holds this value, so no lock
+    /// was taken.
+    Filled {
+        /// The bytes under the key.
+        value: Bytes,
     },
 }
 
@@ -133,6 +139,12 @@ pub trait LockStore: Send + Sync {
     /// that holds it renews the lease and keeps its fence (a retried request is harmless).
     /// A zero lease is [`ErrorKind::InvalidInput`](crate::ErrorKind).
     async fn acquire(&self, name: &str, token: &LockToken, lease: Duration) -> Result<Acquire>;
+
+    /// [`acquire`](Self::acquire), unless the key `name` holds a value: then
+    /// [`Acquire::Filled`] with it, and no lock is taken. Checked and taken atomically, so a
+    /// process that missed a key just before another filled it finds the value instead of
+    /// computing it again. `#[cached]` claims a key before running its body.
+    async fn claim(&self, name: &str, token: &LockToken, lease: Duration) -> Result<Acquire>;
 
     /// Gives the lease `token` holds on `name` a new length from now. `false` if `token`
     /// does not hold it (never did, released it, or its lease ended).

@@ -107,36 +107,50 @@ fn check_lease(lease: Duration) -> Result<()> {
     Ok(())
 }
 
+/// Takes `name` for `token` unless another owner holds it (see [`LockStore::acquire`]).
+fn take(table: &mut Table, name: &str, token: &LockToken, lease: Duration) -> Acquire {
+    let now = Instant::now();
+    if let Some(cell) = table.live(name, now) {
+        match cell.holder(now) {
+            Some(holder) if holder.token != *token => {
+                return Acquire::Held {
+                    remaining: Some(holder.until.saturating_duration_since(now)),
+                };
+            }
+            Some(_) => {
+                cell.lease(*token, lease, now);
+                return Acquire::Acquired { fence: cell.fence };
+            }
+            None => {}
+        }
+    }
+    let fence = table.next_fence();
+    let mut cell = Cell {
+        holder: None,
+        fence,
+        fence_until: now,
+    };
+    cell.lease(*token, lease, now);
+    table.by_name.insert(name.into(), cell);
+    table.sweep(now);
+    Acquire::Acquired { fence }
+}
+
 #[async_trait]
 impl LockStore for MemoryBackend {
     async fn acquire(&self, name: &str, token: &LockToken, lease: Duration) -> Result<Acquire> {
         check_lease(lease)?;
-        let now = Instant::now();
+        Ok(take(&mut self.inner.locks.table(), name, token, lease))
+    }
+
+    async fn claim(&self, name: &str, token: &LockToken, lease: Duration) -> Result<Acquire> {
+        check_lease(lease)?;
+        // Under the table's lock, so no fill can land between the look and the take.
         let mut table = self.inner.locks.table();
-        if let Some(cell) = table.live(name, now) {
-            match cell.holder(now) {
-                Some(holder) if holder.token != *token => {
-                    return Ok(Acquire::Held {
-                        remaining: Some(holder.until.saturating_duration_since(now)),
-                    });
-                }
-                Some(_) => {
-                    cell.lease(*token, lease, now);
-                    return Ok(Acquire::Acquired { fence: cell.fence });
-                }
-                None => {}
-            }
+        if let Some(value) = self.live(name, |entry| entry.bytes.clone()) {
+            return Ok(Acquire::Filled { value });
         }
-        let fence = table.next_fence();
-        let mut cell = Cell {
-            holder: None,
-            fence,
-            fence_until: now,
-        };
-        cell.lease(*token, lease, now);
-        table.by_name.insert(name.into(), cell);
-        table.sweep(now);
-        Ok(Acquire::Acquired { fence })
+        Ok(take(&mut table, name, token, lease))
     }
 
     async fn extend(&self, name: &str, token: &LockToken, lease: Duration) -> Result<bool> {

@@ -73,6 +73,25 @@ impl Site {
         }
     }
 
+    /// A capability call: bounded, counted and fed to the breaker like [`call`](Self::call)
+    /// where the backend is remote; awaited directly where it keeps its values in process,
+    /// which has no I/O to wait for (no timer, no breaker), failures still logged.
+    pub(crate) async fn call_capability<T>(
+        &self,
+        served: &Entry,
+        op: &'static str,
+        key: &str,
+        call: impl Future<Output = Result<T>>,
+    ) -> Result<T, NoAnswer> {
+        if served.backend.local().is_none() {
+            return self.call(served, op, key, call).await;
+        }
+        call.await.map_err(|error| {
+            self.failed(op, key, &error);
+            NoAnswer::Failed(error)
+        })
+    }
+
     #[cold]
     fn skipped(&self, served: &Entry) -> NoAnswer {
         self.counters().bypassed();
@@ -81,7 +100,7 @@ impl Site {
     }
 
     #[cold]
-    fn failed(&self, op: &'static str, key: &str, error: &Error) {
+    pub(crate) fn failed(&self, op: &'static str, key: &str, error: &Error) {
         self.counters().error();
         tracing::warn!(function = self.name(), op, key, %error, "cache backend failed; running uncached");
     }
@@ -145,17 +164,24 @@ fn look_in_process<S: Cacheable>(local: &dyn LocalValues, key: &str) -> InProces
     found
 }
 
+/// `value` as JSON, or `None` (logged and counted) if it cannot be encoded.
+pub(crate) fn encode<S: Cacheable>(site: &Site, key: &str, value: &S) -> Option<Bytes> {
+    match Json.encode(value) {
+        Ok(encoded) => Some(Bytes::from(encoded)),
+        Err(error) => {
+            site.counters().error();
+            tracing::warn!(function = site.name(), key, %error, "value could not be encoded; not cached");
+            None
+        }
+    }
+}
+
 /// Stores `value` under `key` with the site's TTL: decoded beside its JSON in process, or as
 /// JSON on the backend. A failure is logged and counted; the caller has its value anyway.
 pub(crate) async fn store<S: Cacheable>(site: &Site, served: &Entry, key: &str, value: &S) {
     let backend = &served.backend;
-    let encoded = match Json.encode(value) {
-        Ok(encoded) => Bytes::from(encoded),
-        Err(error) => {
-            site.counters().error();
-            tracing::warn!(function = site.name(), key, %error, "value could not be encoded; not cached");
-            return;
-        }
+    let Some(encoded) = encode(site, key, value) else {
+        return;
     };
     match backend.local() {
         Some(local) => {

@@ -14,6 +14,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::backend_call::{Lookup, lookup, store, within};
+use super::fleet::{self, Claim, Filled};
 use super::refresh_mode;
 use super::registry::{Entry, with_resolved};
 use super::settings;
@@ -116,17 +117,23 @@ where
                     leader.publish(Outcome::Value(value.clone()));
                     return shape.load(value);
                 }
+                // A backend that just failed is not asked again: that would cost the caller a
+                // second timeout.
+                let claim: Claim<Sh::Value> = if failed {
+                    Claim::Unlocked { store: false }
+                } else {
+                    fleet::claim(site, &served, key).await
+                };
+                if let Claim::Value(value) = claim {
+                    counters.hit();
+                    leader.publish(Outcome::Value(value.clone()));
+                    return shape.load(value);
+                }
                 counters.miss();
                 let result = leader.run(body()).await;
                 let outcome = match shape.store(&result) {
-                    Some(value) => {
-                        // A backend that just failed is not asked to store: that would cost
-                        // the caller a second timeout.
-                        if !failed {
-                            store(site, &served, key, &value).await;
-                        }
-                        Outcome::Value(value)
-                    }
+                    Some(value) => keep(site, &served, key, claim, value).await,
+                    // An unpublished claim is released by its guard's drop.
                     None => Outcome::Uncacheable,
                 };
                 leader.publish(outcome);
@@ -155,8 +162,31 @@ where
     }
 }
 
+/// Stores the leader's value as its claim says: fenced through the fleet's lock (refused if
+/// the load was overtaken), plainly where there are no locks, or not at all.
+async fn keep<S: Cacheable>(
+    site: &Site,
+    served: &Entry,
+    key: &str,
+    claim: Claim<S>,
+    value: S,
+) -> Outcome<S> {
+    match claim {
+        Claim::Lead(guard) => match fleet::fill(site, served, key, guard, &value).await {
+            Filled::Superseded => Outcome::Superseded,
+            Filled::Stored | Filled::Failed => Outcome::Value(value),
+        },
+        Claim::Unlocked { store: true } => {
+            store(site, served, key, &value).await;
+            Outcome::Value(value)
+        }
+        Claim::Unlocked { store: false } | Claim::Value(_) => Outcome::Value(value),
+    }
+}
+
 /// Runs the body and overwrites the cached value with its result (if cacheable), whatever
-/// was cached before: [`cached`] in refresh mode.
+/// was cached before: [`cached`] in refresh mode. Where the backend has locks the write
+/// supersedes every load in flight, so none of them stores an older value over it.
 async fn overwrite<R, Sh, Body, Fut>(site: &'static Site, key: &str, shape: Sh, body: Body) -> R
 where
     Sh: CacheShape<R, Value: Cacheable>,
@@ -165,13 +195,27 @@ where
 {
     let result = body().await;
     if let Some(value) = shape.store(&result) {
-        store(site, &site.backend(), key, &value).await;
+        let served = site.backend();
+        match site.locks(&served) {
+            Some(locks) => {
+                if let Some(fill) = fleet::fill_of(site, &served, key, &value) {
+                    // A failure is logged and counted by the call; the caller has its value.
+                    let _written = fleet::supersede(site, &served, locks, key, Some(fill)).await;
+                }
+            }
+            None => store(site, &served, key, &value).await,
+        }
+        site.state().flights.detach(store_id(&served), key);
     }
     result
 }
 
 /// Removes the cached value under `key`. Backs the generated `*_invalidate` companion; returns
 /// whether there was one.
+///
+/// No caller that starts after it returns sees the value it removed: where the backend has
+/// locks, every load in flight is superseded (its fenced write is refused, in any process),
+/// and this process's flight for the key is detached, so later callers do not join it.
 pub async fn invalidate(site: &'static Site, key: &str) -> Result<bool> {
     let served = site.backend();
     if served.health.is_down() {
@@ -180,10 +224,13 @@ pub async fn invalidate(site: &'static Site, key: &str) -> Result<bool> {
             "the backend is marked down by its circuit breaker; nothing was invalidated",
         ));
     }
-    within(
-        site.timeout(),
-        || format!("invalidate of `{key}`"),
-        served.backend.delete(key),
-    )
-    .await
+    let what = || format!("invalidate of `{key}`");
+    let removed = match site.locks(&served) {
+        Some(locks) => within(site.timeout(), what, locks.supersede(key, None)).await,
+        None => within(site.timeout(), what, served.backend.delete(key)).await,
+    };
+    // After the supersede: a flight begun before it may have stored the old value, and must
+    // not hand it to callers who come after this returns.
+    site.state().flights.detach(store_id(&served), key);
+    removed
 }

@@ -5,6 +5,7 @@
 //! - [`backend_call`]: a backend call under the function's timeout, failing open; the one
 //!   lookup (decode and warn) and the one store.
 //! - [`single_flight`]: one body run per key for concurrent callers.
+//! - [`fleet`]: one body run per key across processes, and fenced writes.
 //! - [`health`]: the circuit breaker that skips a backend while it keeps failing.
 //! - [`refresh_mode`]: how `<fn>_refresh` asks its function to overwrite.
 //! - [`registry`]: which backend serves a function (global, named, task-scoped).
@@ -16,6 +17,7 @@
 pub(crate) mod backend_call;
 pub(crate) mod cached;
 pub(crate) mod checks;
+pub(crate) mod fleet;
 pub mod health;
 pub(crate) mod refresh_mode;
 pub(crate) mod registry;

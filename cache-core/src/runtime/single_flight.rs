@@ -50,6 +50,9 @@ pub(crate) enum Outcome<S> {
     /// The leader's body panicked: every follower runs the body itself, at once, instead of
     /// taking over one after another (which would queue them behind one panic each).
     Panicked,
+    /// An invalidation or a newer write overtook the leader's load, so its value may be older
+    /// than what a follower may see: followers join again.
+    Superseded,
 }
 
 type Flight<S> = watch::Sender<Outcome<S>>;
@@ -108,6 +111,14 @@ impl Flights {
             flight,
             raced: shard.ended.load(Ordering::Relaxed) != seen.0,
         })
+    }
+
+    /// Takes the flight for `key` out of the map, so that callers from now on start a new one
+    /// rather than share a load begun before (an invalidation's). Its leader still publishes
+    /// to the followers it has.
+    pub(crate) fn detach(&self, store: usize, key: &str) {
+        let shard = self.shard(key);
+        lock(shard).remove(&(store, key.to_owned()));
     }
 }
 
@@ -188,7 +199,7 @@ pub(crate) enum Waited<S> {
     Value(S),
     /// Nothing to share (uncacheable result, or the leader panicked): run the body.
     RunYourself,
-    /// The leader was cancelled before it finished: join again.
+    /// The leader was cancelled before it finished, or its load was superseded: join again.
     Abandoned,
 }
 
@@ -199,6 +210,7 @@ pub(crate) async fn wait<S: Clone>(mut follower: watch::Receiver<Outcome<S>>) ->
     {
         Ok(outcome) => match &*outcome {
             Outcome::Value(value) => Waited::Value(value.clone()),
+            Outcome::Superseded => Waited::Abandoned,
             Outcome::Uncacheable | Outcome::Panicked | Outcome::Pending => Waited::RunYourself,
         },
         Err(_) => Waited::Abandoned,

@@ -3,10 +3,12 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use super::fleet::{DEFAULT_LOCK_LEASE, DEFAULT_LOCK_WAIT};
 use super::registry::{Entry, with_resolved};
 use super::settings;
 use super::single_flight::Flights;
 use super::stats::{self, Counters};
+use crate::LockStore;
 
 /// One cached function: its name, options and per-function state. Generated code keeps one in
 /// a `static` inside the function.
@@ -29,6 +31,13 @@ pub struct SiteConfig {
     pub ttl: Option<Duration>,
     /// How long the backend may take, or [`settings::default_timeout`].
     pub timeout: Option<Duration>,
+    /// Whether a miss claims the key on a backend with locks, so one process in the fleet
+    /// runs the body (`lock = false` turns it off).
+    pub lock: bool,
+    /// The claim's lease, or 10 s.
+    pub lock_lease: Option<Duration>,
+    /// How long to wait for another process's value, or 10 s.
+    pub lock_wait: Option<Duration>,
 }
 
 pub(crate) struct SiteState {
@@ -104,6 +113,23 @@ impl Site {
     /// The backend serving this function now, owned for the awaits of a miss.
     pub(crate) fn backend(&self) -> Entry {
         with_resolved(self.config.backend, Arc::clone)
+    }
+
+    /// The backend's locks, if it has them and the function claims keys.
+    pub(crate) fn locks<'a>(&self, served: &'a Entry) -> Option<&'a dyn LockStore> {
+        if self.config.lock {
+            served.backend.locks()
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn lock_lease(&self) -> Duration {
+        self.config.lock_lease.unwrap_or(DEFAULT_LOCK_LEASE)
+    }
+
+    pub(crate) fn lock_wait(&self) -> Duration {
+        self.config.lock_wait.unwrap_or(DEFAULT_LOCK_WAIT)
     }
 
     /// The bound on everything one call spends on the backend.

@@ -22,6 +22,9 @@ pub(crate) const OPTIONS: &[&str] = &[
     "cache_none",
     "unless",
     "companions",
+    "lock",
+    "lock_lease",
+    "lock_wait",
     "crate",
 ];
 
@@ -46,6 +49,9 @@ pub(crate) struct Args {
     pub(crate) cache_none: Option<Opt<bool>>,
     pub(crate) unless: Option<Opt<Expr>>,
     pub(crate) companions: Option<Opt<bool>>,
+    pub(crate) lock: Option<Opt<bool>>,
+    pub(crate) lock_lease: Option<Opt<DurationValue>>,
+    pub(crate) lock_wait: Option<Opt<DurationValue>>,
 }
 
 impl Args {
@@ -83,6 +89,19 @@ impl Args {
             "cache_none" => set_flag(&mut self.cache_none, &option, errors),
             // companions = false
             "companions" => set_flag(&mut self.companions, &option, errors),
+            // lock = false
+            "lock" => set_flag(&mut self.lock, &option, errors),
+            // lock_lease = "10s" | lock_wait = "10s"
+            "lock_lease" => {
+                if let Some(lease) = duration::option(&option, "\"10s\"", errors) {
+                    set_once(&mut self.lock_lease, keyword, lease, errors);
+                }
+            }
+            "lock_wait" => {
+                if let Some(wait) = duration::option(&option, "\"10s\"", errors) {
+                    set_once(&mut self.lock_wait, keyword, wait, errors);
+                }
+            }
             _ => {
                 unknown_option(&option.name, OPTIONS, RENAMED, errors);
             }

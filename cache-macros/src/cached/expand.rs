@@ -14,6 +14,7 @@
 //!             backend: None,
 //!             ttl: Some(300s),
 //!             timeout: None,
+//!             lock: true, lock_lease: None, lock_wait: None,
 //!         });
 //!         &__CACHE_SITE
 //!     };
@@ -102,7 +103,7 @@ fn function(cached: &Cached, names: &Names) -> TokenStream {
     )
 }
 
-/// `let __cache_site = &Site::new(SiteConfig { name, backend, ttl, timeout });`, a `static`
+/// `let __cache_site = &Site::new(SiteConfig { name, backend, ttl, timeout, lock.. });`, a `static`
 /// (see [`static_local`]), the options named so that the expansion reads as what it configures.
 fn site(cached: &Cached, names: &Names) -> TokenStream {
     let krate = &cached.target.krate;
@@ -127,12 +128,23 @@ fn site(cached: &Cached, names: &Names) -> TokenStream {
             .as_ref()
             .map(|timeout| timeout.to_tokens(krate)),
     );
+    let lock = cached.lock;
+    let lock_lease = option(
+        cached
+            .lock_lease
+            .as_ref()
+            .map(|lease| lease.to_tokens(krate)),
+    );
+    let lock_wait = option(cached.lock_wait.as_ref().map(|wait| wait.to_tokens(krate)));
     let init = quote! {
         #private::Site::new(#private::SiteConfig {
             name: ::core::concat!(::core::module_path!(), "::", #name),
             backend: #backend,
             ttl: #ttl,
             timeout: #timeout,
+            lock: #lock,
+            lock_lease: #lock_lease,
+            lock_wait: #lock_wait,
         })
     };
     static_local(&names.site, "__CACHE_SITE", &quote!(#private::Site), &init)

@@ -17,6 +17,10 @@ pub(crate) struct Cached {
     pub(crate) shape: ReturnShape,
     pub(crate) unless: Option<Expr>,
     pub(crate) companions: bool,
+    /// Whether a miss claims the key on a backend with locks (`lock = false` turns it off).
+    pub(crate) lock: bool,
+    pub(crate) lock_lease: Option<DurationValue>,
+    pub(crate) lock_wait: Option<DurationValue>,
 }
 
 /// What part of the return value is cached.
@@ -61,6 +65,9 @@ pub(crate) fn validate(args: Args, func: AsyncFn, errors: &mut Errors) -> Option
         ttl,
         unless,
         companions,
+        lock,
+        lock_lease,
+        lock_wait,
         ..
     } = args;
     let companions = companions.is_none_or(|opt| opt.value) && async_trait.is_none();
@@ -70,6 +77,9 @@ pub(crate) fn validate(args: Args, func: AsyncFn, errors: &mut Errors) -> Option
         shape: shape?,
         unless: unless.map(|unless| unless.value),
         companions,
+        lock: lock.is_none_or(|opt| opt.value),
+        lock_lease: lock_lease.map(|lease| lease.value),
+        lock_wait: lock_wait.map(|wait| wait.value),
     };
     errors.is_empty().then_some(cached)
 }
