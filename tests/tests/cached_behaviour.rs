@@ -216,3 +216,13 @@ async fn methods_of_two_types_count_apart() {
     assert_eq!(counts("cached_behaviour::Alpha::get"), Some((1, 1)));
     assert_eq!(counts("cached_behaviour::Beta::get"), Some((0, 1)));
 }
+
+#[tokio::test]
+async fn invalidate_during_load() {
+    suite::invalidate_during_load(memory()).await;
+}
+
+#[tokio::test]
+async fn refresh_during_load() {
+    suite::refresh_during_load(memory()).await;
+}

@@ -32,6 +32,8 @@ suite_on_redis!(
     cancelled_leader,
     corrupt_bytes_are_recomputed,
     panicking_body_releases_waiters,
+    invalidate_during_load,
+    refresh_during_load,
 );
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -500,3 +500,73 @@ pub async fn panicking_body_releases_waiters(backend: DynBackend) {
         "200 callers took {elapsed:?} for a body of {PANICKY_BODY:?}"
     );
 }
+
+/// The version the next `versioned` body reads, and how far its gate is open: a body that
+/// reads an old version (one ending in 0) waits until the gate reaches its round.
+static VERSION: AtomicUsize = AtomicUsize::new(0);
+static GATE: std::sync::LazyLock<tokio::sync::watch::Sender<u64>> =
+    std::sync::LazyLock::new(|| tokio::sync::watch::Sender::new(0));
+static VERSIONED: Calls = Calls::new();
+
+#[cached(key = "versioned:<round>")]
+async fn versioned(round: u64) -> usize {
+    let version = VERSION.load(Ordering::SeqCst);
+    VERSIONED.bump();
+    if version % 10 == 0 {
+        let mut gate = GATE.subscribe();
+        let _ = gate.wait_for(|open| *open >= round).await;
+    }
+    version
+}
+
+/// Starts a load of `round` that reads the round's old version and stalls at the gate.
+async fn start_stale_load(backend: &DynBackend, round: u64) -> tokio::task::JoinHandle<usize> {
+    VERSION.store(round as usize * 10, Ordering::SeqCst);
+    let before = VERSIONED.get();
+    let load = tokio::spawn(with_backend(Arc::clone(backend), versioned(round)));
+    while VERSIONED.get() == before {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    load
+}
+
+/// A load that began before an invalidation never refills the cache after it, and no caller
+/// that starts after the invalidation returns sees the old value. Repeated, with the old load
+/// finishing at once after the invalidation.
+pub async fn invalidate_during_load(backend: DynBackend) {
+    for round in 1..=20 {
+        let stale = start_stale_load(&backend, round).await;
+        let new = round as usize * 10 + 1;
+        VERSION.store(new, Ordering::SeqCst);
+        with_backend(Arc::clone(&backend), versioned_invalidate(round))
+            .await
+            .expect("invalidated");
+        let after = tokio::spawn(with_backend(Arc::clone(&backend), versioned(round)));
+        GATE.send_replace(round);
+        assert_eq!(after.await.ok(), Some(new), "round {round}: a caller after the invalidation");
+        let old = stale.await.expect("the stalled load ends");
+        assert_eq!(old, new - 1, "the stalled caller has its own (older) value");
+        assert_eq!(
+            with_backend(Arc::clone(&backend), versioned(round)).await,
+            new,
+            "round {round}: the stalled load refilled the cache with its old value"
+        );
+    }
+}
+
+/// A `_refresh` during a load wins: the older load's value is not stored over it.
+pub async fn refresh_during_load(backend: DynBackend) {
+    for round in 101..=110 {
+        let stale = start_stale_load(&backend, round).await;
+        let new = round as usize * 10 + 1;
+        VERSION.store(new, Ordering::SeqCst);
+        assert_eq!(with_backend(Arc::clone(&backend), versioned_refresh(round)).await, new);
+        GATE.send_replace(round);
+        stale.await.expect("the stalled load ends");
+        assert_eq!(
+            with_backend(Arc::clone(&backend), versioned(round)).await,
+            new,
+            "round {round}: the older load overwrote the refreshed value"
+        );
+    }
+}
