@@ -5,8 +5,10 @@
 //! - **In-process hit** (memory backend): one read under a shard's read lock, no allocation,
 //!   no decode, no timer.
 //! - **Remote hit** (Redis): one `GET`.
-//! - **Miss**: one `GET` and one `SET` on a remote backend (the leader looks again only when a
-//!   flight of its shard ended since its lookup); in process, a second look by the leader.
+//! - **Miss**: on a remote backend with locks, one `GET`, one claim and one fenced fill (see
+//!   [`fleet`](super::fleet)); without locks (or with `lock = false`) one `GET` and one
+//!   `SET`, the leader looking again only when a flight of its shard ended since its lookup.
+//!   In process, a second look by the leader, then the claim and the fill.
 //! - **Backend failing**: concurrent callers of a key still share one body run, whose result
 //!   is not written back. Sequential calls each run the body while the backend keeps failing.
 

@@ -1,9 +1,10 @@
-//! A `#[cached]` miss on Redis with one execution per key across processes (the default:
+//! A `#[cached]` miss with one execution per key across processes (the default: on Redis
 //! `GET`, the claim script, the fenced fill script) against the same miss with `lock = false`
-//! (`GET`, `SET`): latency with one task, throughput with 64 tasks, every key cold.
+//! (`GET`, `SET`): on Redis, latency with one task and throughput with 64 tasks; on the memory
+//! backend, latency. Every key is cold.
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-redis cargo bench -p cache-redis --bench redis_miss -- \
+//! CARGO_TARGET_DIR=/work/target-redis cargo bench -p cache-redis --bench miss -- \
 //!     --warm-up-time 1 --measurement-time 3
 //! ```
 //!
@@ -22,10 +23,10 @@ use cache_redis::{RedisBackend, RedisConfig};
 use common::{spread, start_server};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-const fn site(name: &'static str, lock: bool) -> Site {
+const fn site(name: &'static str, backend: Option<&'static str>, lock: bool) -> Site {
     Site::new(SiteConfig {
         name,
-        backend: None,
+        backend,
         ttl: Some(Duration::from_secs(300)),
         timeout: None,
         lock,
@@ -34,8 +35,10 @@ const fn site(name: &'static str, lock: bool) -> Site {
     })
 }
 
-static LOCKED: Site = site("bench::redis_miss::locked", true);
-static UNLOCKED: Site = site("bench::redis_miss::unlocked", false);
+static LOCKED: Site = site("bench::miss::redis_locked", None, true);
+static UNLOCKED: Site = site("bench::miss::redis_unlocked", None, false);
+static MEMORY_LOCKED: Site = site("bench::miss::memory_locked", Some("memory"), true);
+static MEMORY_UNLOCKED: Site = site("bench::miss::memory_unlocked", Some("memory"), false);
 
 /// Every call a key nobody asked for before.
 static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -65,12 +68,19 @@ fn benches(c: &mut Criterion) {
     rt.block_on(async {
         let config = RedisConfig::from_url(&url).unwrap().key_prefix("bench:");
         cache_core::set_global_backend(RedisBackend::connect(config).await.expect("connect"));
-        for site in [&LOCKED, &UNLOCKED] {
+        cache_core::register_backend("memory", cache_core::MemoryBackend::new());
+        for site in [&LOCKED, &UNLOCKED, &MEMORY_LOCKED, &MEMORY_UNLOCKED] {
             miss(site).await;
             let stats = cache_core::stats::snapshot(site.name()).expect("counted");
             assert_eq!((stats.hits, stats.misses), (0, 1), "{}: a miss", site.name());
         }
     });
+
+    let mut group = c.benchmark_group("memory_miss_latency");
+    for (name, site) in [("locked", &MEMORY_LOCKED), ("unlocked", &MEMORY_UNLOCKED)] {
+        group.bench_function(name, |b| b.to_async(&rt).iter(|| miss(site)));
+    }
+    group.finish();
 
     let mut group = c.benchmark_group("redis_miss_latency");
     for (name, site) in [("locked", &LOCKED), ("unlocked", &UNLOCKED)] {
@@ -88,5 +98,5 @@ fn benches(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(redis_miss, benches);
-criterion_main!(redis_miss);
+criterion_group!(misses, benches);
+criterion_main!(misses);
