@@ -72,7 +72,12 @@ fn benches(c: &mut Criterion) {
         for site in [&LOCKED, &UNLOCKED, &MEMORY_LOCKED, &MEMORY_UNLOCKED] {
             miss(site).await;
             let stats = cache_core::stats::snapshot(site.name()).expect("counted");
-            assert_eq!((stats.hits, stats.misses), (0, 1), "{}: a miss", site.name());
+            assert_eq!(
+                (stats.hits, stats.misses),
+                (0, 1),
+                "{}: a miss",
+                site.name()
+            );
         }
     });
 

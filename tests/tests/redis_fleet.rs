@@ -110,8 +110,16 @@ async fn a_thousand_callers_in_eight_processes_run_the_body_once(
         .collect();
     let lines: Vec<String> = workers.into_iter().flat_map(Worker::finish).collect();
     let values = values(&lines);
-    assert_eq!(runs(&backend, "shared").await.as_deref(), Some("1"), "body runs in the fleet");
-    assert_eq!(values.len(), 1, "every caller got the one value: {values:?}");
+    assert_eq!(
+        runs(&backend, "shared").await.as_deref(),
+        Some("1"),
+        "body runs in the fleet"
+    );
+    assert_eq!(
+        values.len(),
+        1,
+        "every caller got the one value: {values:?}"
+    );
     assert_eq!(values.values().sum::<usize>(), 1000, "{values:?}");
 }
 
@@ -122,8 +130,7 @@ async fn a_thousand_callers_in_eight_processes_run_the_body_once_standalone() {
     };
     let prefix = unique_prefix("fleet-once");
     let backend = server.backend(&prefix).await;
-    a_thousand_callers_in_eight_processes_run_the_body_once(&server.url(), backend, &prefix)
-        .await;
+    a_thousand_callers_in_eight_processes_run_the_body_once(&server.url(), backend, &prefix).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,9 +158,9 @@ async fn a_killed_leader_is_taken_over_after_its_lease() {
         .collect();
     // Exactly one process leads; find it.
     let leader = loop {
-        let found = workers.iter().position(|worker| {
-            matches!(worker.lines.try_recv().as_deref(), Ok("leader"))
-        });
+        let found = workers
+            .iter()
+            .position(|worker| matches!(worker.lines.try_recv().as_deref(), Ok("leader")));
         if let Some(found) = found {
             break found;
         }
@@ -161,7 +168,10 @@ async fn a_killed_leader_is_taken_over_after_its_lease() {
     };
     std::thread::sleep(Duration::from_millis(300));
     workers[leader].signal("-KILL");
-    let killed_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
+    let killed_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
     let mut lines = Vec::new();
     for (index, worker) in workers.into_iter().enumerate() {
         if index != leader {
@@ -179,7 +189,11 @@ async fn a_killed_leader_is_taken_over_after_its_lease() {
     // The protocol's bound is the lease plus 100 ms; the slack is for a loaded machine.
     assert!(after <= 1_600, "took over {after} ms after the kill");
     let values = values(&lines);
-    assert_eq!(values.values().sum::<usize>(), 150, "every survivor got a value: {values:?}");
+    assert_eq!(
+        values.values().sum::<usize>(),
+        150,
+        "every survivor got a value: {values:?}"
+    );
     assert_eq!(values.len(), 1, "{values:?}");
     assert_eq!(runs(&backend, "crashing").await.as_deref(), Some("2"));
 }
@@ -207,7 +221,10 @@ async fn a_leader_stalled_past_its_lease_cannot_overwrite_the_newer_value() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     for id in 0..KEYS {
         let value = with_backend(backend.clone(), stalling(id)).await;
-        assert_eq!(value, "new", "key {id}: the lease had ended, so this process leads");
+        assert_eq!(
+            value, "new",
+            "key {id}: the lease had ended, so this process leads"
+        );
     }
     stalled.signal("-CONT");
     stalled.expect_line("done", Duration::from_secs(20));
@@ -219,5 +236,8 @@ async fn a_leader_stalled_past_its_lease_cannot_overwrite_the_newer_value() {
             overwritten += 1;
         }
     }
-    assert_eq!(overwritten, 0, "of {KEYS} newer values, {overwritten} were overwritten");
+    assert_eq!(
+        overwritten, 0,
+        "of {KEYS} newer values, {overwritten} were overwritten"
+    );
 }

@@ -62,7 +62,10 @@ static STARTED: AtomicUsize = AtomicUsize::new(0);
 
 #[cached(key = "stalling:<id>", ttl = 60, lock_lease = "500ms")]
 async fn stalling(id: u64) -> String {
-    say(&format!("started {}", STARTED.fetch_add(1, Ordering::SeqCst) + 1));
+    say(&format!(
+        "started {}",
+        STARTED.fetch_add(1, Ordering::SeqCst) + 1
+    ));
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let _ = id;
     "old".to_owned()

@@ -512,7 +512,7 @@ static VERSIONED: Calls = Calls::new();
 async fn versioned(round: u64) -> usize {
     let version = VERSION.load(Ordering::SeqCst);
     VERSIONED.bump();
-    if version % 10 == 0 {
+    if version.is_multiple_of(10) {
         let mut gate = GATE.subscribe();
         let _ = gate.wait_for(|open| *open >= round).await;
     }
@@ -543,7 +543,11 @@ pub async fn invalidate_during_load(backend: DynBackend) {
             .expect("invalidated");
         let after = tokio::spawn(with_backend(Arc::clone(&backend), versioned(round)));
         GATE.send_replace(round);
-        assert_eq!(after.await.ok(), Some(new), "round {round}: a caller after the invalidation");
+        assert_eq!(
+            after.await.ok(),
+            Some(new),
+            "round {round}: a caller after the invalidation"
+        );
         let old = stale.await.expect("the stalled load ends");
         assert_eq!(old, new - 1, "the stalled caller has its own (older) value");
         assert_eq!(
@@ -560,7 +564,10 @@ pub async fn refresh_during_load(backend: DynBackend) {
         let stale = start_stale_load(&backend, round).await;
         let new = round as usize * 10 + 1;
         VERSION.store(new, Ordering::SeqCst);
-        assert_eq!(with_backend(Arc::clone(&backend), versioned_refresh(round)).await, new);
+        assert_eq!(
+            with_backend(Arc::clone(&backend), versioned_refresh(round)).await,
+            new
+        );
         GATE.send_replace(round);
         stale.await.expect("the stalled load ends");
         assert_eq!(
