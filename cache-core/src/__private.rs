@@ -4,6 +4,7 @@
 
 pub use crate::Result as CacheResult;
 pub use crate::key::{KeyBuf, KeyPart};
+pub use crate::lock::DEFAULT_LEASE;
 pub use crate::rate_limit::expansion::{
     FromRateLimited, checked_burst, checked_cost, checked_limit, checked_window, rate_limit,
     rate_limited_error,
@@ -13,6 +14,9 @@ pub use crate::rate_limit::{
 };
 pub use crate::runtime::cached::{cached, invalidate};
 pub use crate::runtime::checks::{assert_cacheable, assert_key_part, unless};
+pub use crate::runtime::locked::{
+    FromLockBusy, LockedSite, checked_lease, lock_busy_error, locked,
+};
 pub use crate::runtime::refresh_mode::refresh;
 pub use crate::runtime::shape::{CacheShape, Cacheable, Shape};
 pub use crate::runtime::site::{Site, SiteConfig};

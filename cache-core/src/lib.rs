@@ -2,7 +2,8 @@
 //!
 //! Put `#[cached]` on an async function and its results are kept in a [`CacheBackend`]: the
 //! embedded [`MemoryBackend`] by default, Redis through `cache-redis`, or your own. Put
-//! `#[rate_limited]` on one and its calls are limited per key, with the same backends.
+//! `#[rate_limited]` on one and its calls are limited per key, with the same backends; put
+//! `#[locked]` on one and its body runs holding a distributed lock named by its arguments.
 //!
 //! ```
 //! # #[cfg(feature = "macros")] mod with_macros {
@@ -82,5 +83,7 @@ pub use typed::CacheBackendExt;
 
 #[cfg(feature = "macros")]
 pub use cache_macros::cached;
+#[cfg(feature = "macros")]
+pub use cache_macros::locked;
 #[cfg(feature = "macros")]
 pub use cache_macros::rate_limited;

@@ -7,6 +7,7 @@
 
 mod cached;
 mod common;
+mod locked;
 mod rate_limited;
 
 use proc_macro::TokenStream;
@@ -21,4 +22,10 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn rate_limited(args: TokenStream, item: TokenStream) -> TokenStream {
     rate_limited::rate_limited(args.into(), item.into()).into()
+}
+
+#[doc = include_str!("../docs/locked.md")]
+#[proc_macro_attribute]
+pub fn locked(args: TokenStream, item: TokenStream) -> TokenStream {
+    locked::locked(args.into(), item.into()).into()
 }

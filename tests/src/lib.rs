@@ -5,4 +5,5 @@
 
 pub mod conformance;
 pub mod faulty;
+pub mod logs;
 pub mod redis_harness;

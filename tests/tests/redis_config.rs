@@ -9,6 +9,7 @@ use std::time::Duration;
 use cache_core::CacheBackend as _;
 use cache_core::ErrorKind;
 use cache_redis::{RedisBackend, RedisConfig, Topology};
+use cache_tests::logs;
 use cache_tests::redis_harness::{RedisServer, refused_at_once};
 
 fn from(vars: &[(&str, &str)]) -> cache_core::Result<RedisConfig> {
@@ -249,38 +250,10 @@ fn from_env_reads_the_process_environment() {
 
 /// The messages of the `tracing` events `f` emits on this thread, at WARN or above.
 fn warnings_of(f: impl FnOnce()) -> Vec<String> {
-    use std::sync::{Arc, Mutex};
-    use tracing::field::{Field, Visit};
-
-    struct Message<'a>(&'a mut String);
-    impl Visit for Message<'_> {
-        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-            if field.name() == "message" {
-                *self.0 = format!("{value:?}");
-            }
-        }
-    }
-    struct Capture(Arc<Mutex<Vec<String>>>);
-    impl tracing::Subscriber for Capture {
-        fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
-            *metadata.level() <= tracing::Level::WARN
-        }
-        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-            tracing::span::Id::from_u64(1)
-        }
-        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-        fn event(&self, event: &tracing::Event<'_>) {
-            let mut message = String::new();
-            event.record(&mut Message(&mut message));
-            self.0.lock().unwrap().push(message);
-        }
-        fn enter(&self, _: &tracing::span::Id) {}
-        fn exit(&self, _: &tracing::span::Id) {}
-    }
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    tracing::subscriber::with_default(Capture(Arc::clone(&seen)), f);
-    seen.lock().unwrap().clone()
+    let (guard, captured) = logs::capture(tracing::Level::WARN);
+    f();
+    drop(guard);
+    captured.messages()
 }
 
 #[test]

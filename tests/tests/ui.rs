@@ -27,4 +27,6 @@ fn ui() {
     cases.compile_fail("ui/cached/fail/*.rs");
     cases.pass("ui/rate_limited/pass/*.rs");
     cases.compile_fail("ui/rate_limited/fail/*.rs");
+    cases.pass("ui/locked/pass/*.rs");
+    cases.compile_fail("ui/locked/fail/*.rs");
 }

@@ -1,4 +1,4 @@
-//! The runtime that `#[cached]` expansions call, one file per concern:
+//! The runtime that `#[cached]` and `#[locked]` expansions call, one file per concern:
 //!
 //! - [`cached`]: the cached call itself: the in-process hit, then the miss path.
 //! - [`site`]: one cached function's options and state ([`Site`](site::Site)).
@@ -7,6 +7,7 @@
 //! - [`single_flight`]: one body run per key for concurrent callers.
 //! - [`fleet`]: one body run per key across processes, and fenced writes.
 //! - [`health`]: the circuit breaker that skips a backend while it keeps failing.
+//! - [`locked`]: a `#[locked]` call: the body run while holding the lock its key names.
 //! - [`refresh_mode`]: how `<fn>_refresh` asks its function to overwrite.
 //! - [`registry`]: which backend serves a function (global, named, task-scoped).
 //! - [`settings`]: the process-wide switches (on/off, default timeout).
@@ -19,6 +20,7 @@ pub(crate) mod cached;
 pub(crate) mod checks;
 pub(crate) mod fleet;
 pub mod health;
+pub(crate) mod locked;
 pub(crate) mod refresh_mode;
 pub(crate) mod registry;
 pub(crate) mod settings;

@@ -39,7 +39,7 @@ use syn::{Attribute, Block, FnArg, GenericParam, Ident, Pat, PatIdent, PatType};
 
 use super::validate::{Cached, ShapeKind};
 use crate::common::item_fn::{
-    fake_return_edge, has_impl_trait_param, has_receiver, names_self_type, static_local, with_body,
+    async_body, has_impl_trait_param, has_receiver, names_self_type, static_local, with_body,
 };
 use crate::common::key;
 
@@ -228,14 +228,10 @@ fn shape(cached: &Cached, names: &Names) -> TokenStream {
     quote!(#private::Shape::new(|#result: &#ret| #store, #load))
 }
 
-/// `move || async move { <fake return edge> body }`. The fake return edge pins the block's
-/// return type before the body is checked, so `?` and early `return` infer as they did.
+/// `move || async move { <fake return edge> body }`, called on a miss.
 fn run_body(cached: &Cached, names: &Names, block: &Block) -> TokenStream {
-    let ret = &cached.shape.ret;
-    let fake = &names.fake_return;
-    let fake_return_edge = fake_return_edge(ret, fake);
-    let stmts = &block.stmts;
-    quote!(move || async move { #fake_return_edge #(#stmts)* })
+    let body = async_body(&cached.shape.ret, &names.fake_return, block);
+    quote!(move || #body)
 }
 
 /// `{fn}_cache_key`, `{fn}_invalidate` and `{fn}_refresh`.

@@ -2,8 +2,8 @@
 //! renamed the dependency with `crate = "path"`.
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
-use quote::quote;
-use syn::{Expr, ExprLit, ExprPath, Lit, Path};
+use quote::{quote, quote_spanned};
+use syn::{Expr, ExprLit, ExprPath, Ident, Lit, Path};
 
 use super::errors::Errors;
 
@@ -75,4 +75,12 @@ pub(crate) fn respan_tokens(tokens: TokenStream, span: Span) -> TokenStream {
             }
         })
         .collect()
+}
+
+/// `krate::__private::name(args)`, a compile-time check, with the call's own tokens at `span`
+/// (resolved at the call site): the compiler reports a failed check there.
+pub(crate) fn checked_call(krate: &Path, name: &str, args: TokenStream, span: Span) -> TokenStream {
+    let name = Ident::new(name, Span::call_site());
+    let function = respan_tokens(quote!(#krate::__private::#name), span);
+    quote_spanned!(span=> #function(#args))
 }

@@ -130,7 +130,7 @@ pub(crate) fn with_body(
 /// `if false { let <fake>: <ret> = loop {}; return <fake>; }`: put first in the `async move`
 /// block holding the original body, it pins the block's return type before the body is
 /// checked, so `?` and early `return` infer as they did.
-pub(crate) fn fake_return_edge(ret: &Type, fake: &Ident) -> TokenStream {
+fn fake_return_edge(ret: &Type, fake: &Ident) -> TokenStream {
     quote_spanned! {ret.span()=>
         #[allow(
             unknown_lints,
@@ -147,6 +147,14 @@ pub(crate) fn fake_return_edge(ret: &Type, fake: &Ident) -> TokenStream {
             return #fake;
         }
     }
+}
+
+/// `async move { <fake return edge> body }`: the original body, unchanged, in a block that
+/// owns the parameters, so `self`, `?`, early `return`, generics and lifetimes keep working.
+pub(crate) fn async_body(ret: &Type, fake: &Ident, block: &Block) -> TokenStream {
+    let fake_return_edge = fake_return_edge(&erase_impl_trait(ret), fake);
+    let stmts = &block.stmts;
+    quote!(async move { #fake_return_edge #(#stmts)* })
 }
 
 /// `let <local>: &'static <ty> = { static <name>: <ty> = <init>; &<name> };`. Items are not
@@ -183,7 +191,7 @@ pub(crate) fn display(tokens: &impl ToTokens) -> String {
 
 /// `ty` with every `impl Trait` replaced by `_`, for a `let` annotation in the fake return
 /// edge (`impl Trait` is not allowed there).
-pub(crate) fn erase_impl_trait(ty: &Type) -> Type {
+fn erase_impl_trait(ty: &Type) -> Type {
     struct Eraser;
     impl syn::visit_mut::VisitMut for Eraser {
         fn visit_type_mut(&mut self, ty: &mut Type) {

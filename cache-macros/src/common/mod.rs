@@ -11,3 +11,5 @@ pub(crate) mod key;
 pub(crate) mod key_template;
 pub(crate) mod options;
 pub(crate) mod pipeline;
+pub(crate) mod required;
+pub(crate) mod result_return;

@@ -11,6 +11,7 @@ use crate::common::attr::{Opt, RawOption, parse_options, require_value, set_once
 use crate::common::duration::{self, DurationValue};
 use crate::common::errors::{Errors, one_of, suggest};
 use crate::common::options::SharedOptions;
+use crate::common::required::Written;
 
 /// Every option `#[rate_limited]` accepts, in the order the docs list them.
 pub(crate) const OPTIONS: &[&str] = &[
@@ -123,13 +124,8 @@ pub(crate) struct Args {
     pub(crate) cost: Option<Opt<Count>>,
     pub(crate) wait: Option<Opt<DurationValue>>,
     pub(crate) fail: Option<Opt<Fail>>,
-    /// Where "missing option" errors point: the options as written, or the attribute.
-    pub(crate) span: Option<TokenStream>,
-    /// Whether the options parsed (missing options are not reported after a syntax error).
-    pub(crate) parsed: bool,
-    /// The options written, valid or not, and those a misspelt option was taken for: none of
-    /// them is reported missing as well.
-    pub(crate) written: Vec<&'static str>,
+    /// For reporting `limit` and `window` when they are left out.
+    pub(crate) written: Written,
 }
 
 impl Args {
@@ -137,13 +133,13 @@ impl Args {
     /// to `errors` and the option is left out.
     pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Self {
         let mut args = Self {
-            span: (!tokens.is_empty()).then(|| tokens.clone()),
+            written: Written::new(&tokens),
             ..Self::default()
         };
         let Some(options) = parse_options(tokens, errors) else {
             return args;
         };
-        args.parsed = true;
+        args.written.parsed();
         for option in options {
             args.read(option, errors);
         }
@@ -212,11 +208,6 @@ impl Args {
                 }
             }
         }
-    }
-
-    /// Whether `name` should be reported missing.
-    pub(crate) fn missing(&self, name: &str) -> bool {
-        self.parsed && !self.written.contains(&name)
     }
 }
 

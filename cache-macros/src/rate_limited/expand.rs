@@ -29,13 +29,15 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::Ident;
 use syn::spanned::Spanned as _;
-use syn::{Block, Ident, Path};
 
 use super::args::{Count, Fail};
 use super::validate::RateLimited;
-use crate::common::item_fn::{erase_impl_trait, fake_return_edge, static_local, with_body};
-use crate::common::{crate_path, key};
+use crate::common::crate_path::{self, checked_call};
+use crate::common::item_fn::{async_body, static_local, with_body};
+use crate::common::key;
+use crate::common::result_return::convert_error;
 
 /// Generated locals: `Span::mixed_site()` keeps them apart from the user's names.
 struct Names {
@@ -67,11 +69,11 @@ pub(crate) fn expand(model: &RateLimited) -> TokenStream {
         &model.target.func,
         model.target.async_trait.as_ref(),
         |original| {
-            let run = run_body(model, &names, original);
+            let run = async_body(&model.ret, &names.fake_return, original);
             quote! {
                 #limiter
                 #check
-                #run
+                #run.await
             }
         },
     )
@@ -119,13 +121,13 @@ fn policy(model: &RateLimited) -> TokenStream {
     let policy = &model.policy;
     let limit = count_tokens(&policy.limit);
     let algorithm = Ident::new(policy.algorithm.variant(), Span::call_site());
-    let checked_limit = checked(
+    let checked_limit = checked_call(
         krate,
         "checked_limit",
         quote!(#limit, #krate::__private::Algorithm::#algorithm),
         policy.limit.span(),
     );
-    let checked_window = checked(
+    let checked_window = checked_call(
         krate,
         "checked_window",
         policy.window.to_tokens(krate),
@@ -133,7 +135,7 @@ fn policy(model: &RateLimited) -> TokenStream {
     );
     let constructor = Ident::new(policy.algorithm.constructor(), Span::call_site());
     let burst = policy.burst.as_ref().map(|burst| {
-        let checked_burst = checked(krate, "checked_burst", count_tokens(burst), burst.span());
+        let checked_burst = checked_call(krate, "checked_burst", count_tokens(burst), burst.span());
         quote!(.burst(#checked_burst))
     });
     quote! {
@@ -150,14 +152,6 @@ fn cost(model: &RateLimited) -> TokenStream {
         .cost
         .as_ref()
         .map_or_else(|| quote!(1_u32), count_tokens)
-}
-
-/// `krate::__private::name(args)`, a compile-time check, with the call's own tokens at `span`
-/// (resolved at the call site): the compiler reports a failed check there.
-fn checked(krate: &Path, name: &str, args: TokenStream, span: Span) -> TokenStream {
-    let name = Ident::new(name, Span::call_site());
-    let function = crate_path::respan_tokens(quote!(#krate::__private::#name), span);
-    quote_spanned!(span=> #function(#args))
 }
 
 fn count_tokens(count: &Count) -> TokenStream {
@@ -187,15 +181,11 @@ fn check(model: &RateLimited, names: &Names) -> TokenStream {
         }
         None => quote!(#private::None),
     };
-    // Every token at `E`, where a missing `From<RateLimited>` is then reported; the local
-    // keeps its hygiene.
-    let at_error = Span::call_site().located_at(model.error_span);
-    let convert = crate_path::respan_tokens(quote!(#private::rate_limited_error), at_error);
-    let denied_at_error = Ident::new(
-        &denied.to_string(),
-        Span::mixed_site().located_at(model.error_span),
+    let convert = convert_error(
+        quote!(#private::rate_limited_error),
+        denied,
+        model.error_span,
     );
-    let convert = quote_spanned!(at_error=> #convert(#denied_at_error));
     quote! {
         {
             #build
@@ -206,12 +196,4 @@ fn check(model: &RateLimited, names: &Names) -> TokenStream {
             }
         }
     }
-}
-
-/// `async move { <fake return edge> body }.await`.
-fn run_body(model: &RateLimited, names: &Names, block: &Block) -> TokenStream {
-    let ret = erase_impl_trait(&model.ret);
-    let fake_return_edge = fake_return_edge(&ret, &names.fake_return);
-    let stmts = &block.stmts;
-    quote!(async move { #fake_return_edge #(#stmts)* }.await)
 }

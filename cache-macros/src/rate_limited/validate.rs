@@ -3,14 +3,15 @@
 //! here emits tokens.
 
 use proc_macro2::Span;
+use syn::Type;
 use syn::spanned::Spanned;
-use syn::{GenericArgument, ItemFn, PathArguments, Type, TypePath};
 
 use super::args::{Algorithm, Args, Count, Fail};
 use crate::common::duration::DurationValue;
 use crate::common::errors::Errors;
-use crate::common::item_fn::{AsyncFn, display};
+use crate::common::item_fn::AsyncFn;
 use crate::common::options::Target;
+use crate::common::result_return::{self, ResultReturn};
 
 /// The longest window, as `cache_core::rate_limit::MAX_SPAN`: 2^48 µs.
 const MAX_SPAN_US: u128 = 1 << 48;
@@ -54,15 +55,19 @@ pub(crate) fn validate(args: Args, func: AsyncFn, errors: &mut Errors) -> Option
         async_trait,
         output,
     } = func;
-    let shape = return_shape(&func, output, errors);
+    let shape = result_return::check(
+        &func,
+        output,
+        "`#[rate_limited]` needs a function returning `Result<T, E>` where `E: From<RateLimited>`",
+        errors,
+    );
     let policy = policy(&args, errors);
     check_cost(&args, errors);
     let cost_span = args
         .cost
         .as_ref()
         .map_or_else(Span::call_site, |cost| cost.value.span());
-    let (ret, error) = shape?;
-    let error_span = error.as_ref().map_or_else(|| ret.span(), Spanned::span);
+    let ResultReturn { ret, error_span } = shape?;
     let Args {
         shared,
         cost,
@@ -84,78 +89,16 @@ pub(crate) fn validate(args: Args, func: AsyncFn, errors: &mut Errors) -> Option
     errors.is_empty().then_some(model)
 }
 
-/// The return type and, where it is written out, its error type: `…::Result<T, E>` gives
-/// `E`; a one-argument alias such as `anyhow::Result<T>` gives none (the check is then on
-/// the whole type).
-fn return_shape(
-    func: &ItemFn,
-    output: Option<Type>,
-    errors: &mut Errors,
-) -> Option<(Type, Option<Type>)> {
-    const NEEDS: &str =
-        "`#[rate_limited]` needs a function returning `Result<T, E>` where `E: From<RateLimited>`";
-    let Some(ret) = output else {
-        errors.at(
-            func.sig.ident.span(),
-            format!("{NEEDS}; this function returns `()`"),
-        );
-        return None;
-    };
-    let Some(arguments) = result_arguments(&ret) else {
-        errors.spanned(
-            &ret,
-            format!("{NEEDS}; this one returns `{}`", display(&ret)),
-        );
-        return None;
-    };
-    let error = arguments.get(1).cloned();
-    Some((ret, error))
-}
-
-/// The type arguments of `…::Result<…>`, if `ty` is one.
-fn result_arguments(ty: &Type) -> Option<Vec<Type>> {
-    let Type::Path(TypePath { qself: None, path }) = ty else {
-        return None;
-    };
-    let last = path.segments.last()?;
-    if last.ident != "Result" {
-        return None;
-    }
-    let PathArguments::AngleBracketed(generics) = &last.arguments else {
-        return None;
-    };
-    let types: Vec<Type> = generics
-        .args
-        .iter()
-        .filter_map(|arg| match arg {
-            GenericArgument::Type(ty) => Some(ty.clone()),
-            _ => None,
-        })
-        .collect();
-    (!types.is_empty()).then_some(types)
-}
-
 /// The policy, after checking what the macro can: required options, `burst` only with GCRA,
 /// the limits of each algorithm. What constants hide is checked when the `static` limiter is
 /// evaluated.
 fn policy(args: &Args, errors: &mut Errors) -> Option<Policy> {
-    let missing = |name: &str, example: &str, errors: &mut Errors| {
-        let message = format!("missing option `{name}`: write e.g. `{name} = {example}`");
-        match &args.span {
-            Some(tokens) => errors.spanned(tokens, message),
-            None => errors.at(Span::call_site(), message),
-        }
-    };
     let algorithm = args
         .algorithm
         .as_ref()
         .map_or(Algorithm::Gcra, |algorithm| algorithm.value);
-    if args.missing("limit") {
-        missing("limit", "10", errors);
-    }
-    if args.missing("window") {
-        missing("window", "60", errors);
-    }
+    args.written.require("limit", "10", errors);
+    args.written.require("window", "60", errors);
     if let Some(burst) = &args.burst
         && algorithm != Algorithm::Gcra
     {
