@@ -13,6 +13,6 @@ mod prefixed {
 fn the_memory_backend_offers_every_capability() {
     assert_eq!(
         cache_core::capability_names(&cache_core::MemoryBackend::new()),
-        ["local", "rate_limits"]
+        ["local", "rate_limits", "locks"]
     );
 }

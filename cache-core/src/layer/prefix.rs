@@ -6,9 +6,11 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use crate::key::glob_escape;
+use crate::lock::{Acquire, Fill, LockToken, Wakeup};
 use crate::rate_limit::{RateLimitDecision, RateLimitPolicy};
 use crate::{
-    CacheBackend, KeyBuf, KeyTtl, LocalEntry, LocalValues, RateLimitStore, Result, SharedValue,
+    CacheBackend, KeyBuf, KeyTtl, LocalEntry, LocalValues, LockStore, RateLimitStore, Result,
+    SharedValue,
 };
 
 /// Puts `prefix` in front of every key, so several apps or tenants share one store without
@@ -141,6 +143,9 @@ impl<B: CacheBackend> CacheBackend for Prefix<B> {
             .rate_limits()
             .map(|_| self as &dyn RateLimitStore)
     }
+    fn locks(&self) -> Option<&dyn LockStore> {
+        self.inner.locks().map(|_| self as &dyn LockStore)
+    }
 }
 
 /// Reached only through [`CacheBackend::local`], which offers it only when the inner backend
@@ -193,6 +198,48 @@ impl<B: CacheBackend> RateLimitStore for Prefix<B> {
         self.inner
             .rate_limits()?
             .try_rate_limit(self.key(key).as_str(), policy, cost)
+    }
+}
+
+/// Reached only through [`CacheBackend::locks`], as above: a lock name is a key, so it is
+/// prefixed like one (the lock of `user:7` beside the value of `user:7`).
+#[async_trait]
+impl<B: CacheBackend> LockStore for Prefix<B> {
+    async fn acquire(&self, name: &str, token: &LockToken, lease: Duration) -> Result<Acquire> {
+        self.inner_locks()?
+            .acquire(self.key(name).as_str(), token, lease)
+            .await
+    }
+    async fn extend(&self, name: &str, token: &LockToken, lease: Duration) -> Result<bool> {
+        self.inner_locks()?
+            .extend(self.key(name).as_str(), token, lease)
+            .await
+    }
+    async fn release(&self, name: &str, token: &LockToken) -> Result<bool> {
+        self.inner_locks()?
+            .release(self.key(name).as_str(), token)
+            .await
+    }
+    fn watch(&self, name: &str) -> Wakeup {
+        self.inner
+            .locks()
+            .map_or_else(Wakeup::never, |locks| locks.watch(self.key(name).as_str()))
+    }
+    async fn fill(&self, name: &str, token: &LockToken, fence: u64, fill: Fill) -> Result<bool> {
+        self.inner_locks()?
+            .fill(self.key(name).as_str(), token, fence, fill)
+            .await
+    }
+    async fn supersede(&self, name: &str, value: Option<Fill>) -> Result<bool> {
+        self.inner_locks()?
+            .supersede(self.key(name).as_str(), value)
+            .await
+    }
+}
+
+impl<B: CacheBackend> Prefix<B> {
+    fn inner_locks(&self) -> Result<&dyn LockStore> {
+        self.inner.locks().ok_or_else(|| unsupported("locks"))
     }
 }
 
