@@ -16,11 +16,7 @@
 local token = ARGV[1]
 local lease = tonumber(ARGV[2])
 
-local holder = redis.call('GET', KEYS[1])
-if holder and holder ~= token then
-  return {0, redis.call('PTTL', KEYS[1])}
-end
-
+-- Read (and check) F before writing anything: a script's error does not undo its writes.
 local stored = redis.call('GET', KEYS[2])
 local current = nil
 if stored then
@@ -30,13 +26,20 @@ if stored then
   end
 end
 
-if holder and current then
-  redis.call('PEXPIRE', KEYS[1], lease)
-  local kept = redis.call('PTTL', KEYS[2])
-  if kept >= 0 and kept < 2 * lease then
-    redis.call('PEXPIRE', KEYS[2], 2 * lease)
+-- The common case in one command: a free name is taken.
+if not redis.call('SET', KEYS[1], token, 'NX', 'PX', lease) then
+  if redis.call('GET', KEYS[1]) ~= token then
+    return {0, redis.call('PTTL', KEYS[1])}
   end
-  return {1, current}
+  -- Ours already: a retried request. Renew, and keep the fence if there still is one.
+  redis.call('PEXPIRE', KEYS[1], lease)
+  if current then
+    local kept = redis.call('PTTL', KEYS[2])
+    if kept >= 0 and kept < 2 * lease then
+      redis.call('PEXPIRE', KEYS[2], 2 * lease)
+    end
+    return {1, current}
+  end
 end
 
 local time = redis.call('TIME')
@@ -44,6 +47,5 @@ local fence = tonumber(time[1]) * 1000000 + tonumber(time[2])
 if current and current + 1 > fence then
   fence = current + 1
 end
-redis.call('SET', KEYS[1], token, 'PX', lease)
 redis.call('SET', KEYS[2], fence, 'PX', 2 * lease)
 return {1, fence}
