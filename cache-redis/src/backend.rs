@@ -2,12 +2,15 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use cache_core::key::glob_escape;
-use cache_core::{CacheBackend, Error, ErrorKind, KeyTtl, RateLimitStore, Result, check_ttl};
+use cache_core::{
+    CacheBackend, Error, ErrorKind, KeyTtl, LockStore, RateLimitStore, Result, check_ttl,
+};
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Cmd, FromRedisValue, Pipeline, Script, ToRedisArgs, Value};
 
@@ -15,6 +18,7 @@ use crate::config::RedisConfig;
 use crate::connection::{self, RedisConnection};
 use crate::error::{from_redis, is_retriable};
 use crate::info::ServerInfo;
+use crate::locks::LockWakeups;
 use crate::scripts;
 
 /// How many keys one `SCAN` step asks for, and at most how many one `UNLINK` removes.
@@ -41,6 +45,11 @@ const SCAN_COUNT: usize = 1000;
 ///   [`delete_if_equals`](Self::delete_if_equals), [`get_with_ttl`](Self::get_with_ttl),
 ///   [`eval`](Self::eval)) run as Lua scripts by SHA, reloaded transparently after
 ///   `SCRIPT FLUSH` or a restart.
+/// - **Capabilities** beyond the byte operations: rate limiting
+///   ([`rate_limits`](CacheBackend::rate_limits), see [`RedisBackend::rate_limit_at_server_time`])
+///   and locks ([`locks`](CacheBackend::locks): leases, fences and fenced writes on the
+///   server's clock, waiters woken through pub/sub; the keys and the channel they use are
+///   described on the [`LockStore`] impl).
 ///
 /// [`ConnectionManager`]: redis::aio::ConnectionManager
 ///
@@ -60,10 +69,12 @@ const SCAN_COUNT: usize = 1000;
 /// ```
 #[derive(Clone)]
 pub struct RedisBackend {
-    connection: RedisConnection,
-    client: Option<redis::Client>,
+    pub(crate) connection: RedisConnection,
+    pub(crate) client: Option<redis::Client>,
     config: RedisConfig,
     op_timeout: Duration,
+    /// The lock waiters of every clone, and their one subscription (see [`crate::locks`]).
+    pub(crate) lock_wakeups: Arc<LockWakeups>,
 }
 
 impl std::fmt::Debug for RedisBackend {
@@ -104,6 +115,7 @@ impl RedisBackend {
             client: connected.client,
             op_timeout: config.response_timeout + config.connect_timeout,
             config,
+            lock_wakeups: Arc::default(),
         };
         backend.ping().await?;
         tracing::debug!(topology = ?backend.config.topology, prefix = backend.config.key_prefix, "redis backend connected");
@@ -144,13 +156,14 @@ impl RedisBackend {
         let (connection, pending) = RedisConnection::lazy(&config);
         runtime.spawn(connection::open_in_background(
             config.clone(),
-            std::sync::Arc::downgrade(&pending),
+            Arc::downgrade(&pending),
         ));
         Ok(Self {
             connection,
             client: connection::standalone_client(&config)?,
             op_timeout: config.response_timeout + config.connect_timeout,
             config,
+            lock_wakeups: Arc::default(),
         })
     }
 
@@ -175,13 +188,7 @@ impl RedisBackend {
     ///
     /// Never for standalone and Cluster; for Sentinel, as resolving the primary can fail.
     pub async fn client(&self) -> Result<Option<redis::Client>> {
-        if let Some(client) = &self.client {
-            return Ok(Some(client.clone()));
-        }
-        self.connection
-            .current_client()
-            .await
-            .map_err(|e| from_redis(e, "client"))
+        connection::dedicated_client(self.client.as_ref(), &self.connection).await
     }
 
     /// A dedicated pub/sub connection (standalone and Sentinel).
@@ -197,16 +204,7 @@ impl RedisBackend {
     /// # Ok(()) }
     /// ```
     pub async fn pubsub(&self) -> Result<redis::aio::PubSub> {
-        let client = self.client().await?.ok_or_else(|| {
-            Error::new(
-                ErrorKind::Unsupported,
-                "pub/sub through the backend is not supported on a Cluster; use a ClusterClient",
-            )
-        })?;
-        client
-            .get_async_pubsub()
-            .await
-            .map_err(|e| from_redis(e, "pubsub"))
+        connection::open_pubsub(self.client.as_ref(), &self.connection).await
     }
 
     /// `key` with the backend's prefix in front, as it is stored in Redis.
@@ -394,7 +392,8 @@ impl RedisBackend {
         .await
     }
 
-    async fn script<T: FromRedisValue>(
+    /// Runs `script` by SHA with already prefixed `keys`, through [`run`](Self::run).
+    pub(crate) async fn script<T: FromRedisValue>(
         &self,
         op: &'static str,
         idempotent: bool,
@@ -579,7 +578,8 @@ impl RedisBackend {
         Prefixed(&self.config.key_prefix, key)
     }
 
-    fn effective_ttl(&self, ttl: Option<Duration>) -> Result<Option<Duration>> {
+    /// `ttl` checked (zero is refused), or the configured default TTL when there is none.
+    pub(crate) fn effective_ttl(&self, ttl: Option<Duration>) -> Result<Option<Duration>> {
         check_ttl(ttl)?;
         Ok(ttl.or(self.config.default_ttl))
     }
@@ -651,10 +651,11 @@ fn parse_primaries(text: &str) -> Vec<(String, u16)> {
     primaries
 }
 
-/// A TTL in whole milliseconds for `PX`/`PEXPIRE`: at least 1 (a sub-millisecond TTL is not
-/// "no TTL"), at most what Redis accepts.
-fn ttl_millis(ttl: Duration) -> u64 {
-    u64::try_from(ttl.as_millis())
+/// A TTL (or lease) in whole milliseconds for `PX`/`PEXPIRE`, rounded up so a key never
+/// lives shorter than asked: at least 1 (a sub-millisecond TTL is not "no TTL"), at most what
+/// Redis accepts.
+pub(crate) fn ttl_millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_nanos().div_ceil(1_000_000))
         .unwrap_or(u64::MAX)
         .clamp(1, i64::MAX as u64 / 2)
 }
@@ -820,6 +821,12 @@ impl CacheBackend for RedisBackend {
     fn rate_limits(&self) -> Option<&dyn RateLimitStore> {
         Some(self)
     }
+
+    /// Leases, fences and fenced writes as Lua scripts on the server's clock, waiters woken
+    /// through pub/sub (see the `LockStore` impl).
+    fn locks(&self) -> Option<&dyn LockStore> {
+        Some(self)
+    }
 }
 
 #[cfg(test)]
@@ -847,6 +854,7 @@ e7d1 127.0.0.1:30001@40001 myself,master - 0 0 1 connected 0-5460
     fn ttl_rounding() {
         assert_eq!(ttl_millis(Duration::from_micros(10)), 1);
         assert_eq!(ttl_millis(Duration::from_millis(1500)), 1500);
+        assert_eq!(ttl_millis(Duration::from_micros(1500)), 2, "rounded up");
         assert_eq!(key_ttl(-2), KeyTtl::Missing);
         assert_eq!(key_ttl(-1), KeyTtl::Persistent);
         assert_eq!(key_ttl(20), KeyTtl::ExpiresIn(Duration::from_millis(20)));

@@ -391,13 +391,62 @@ fn server_client(host: &str, port: u16, config: &RedisConfig) -> cache_core::Res
     open_client(info, config).map_err(|e| from_redis(e, "connect"))
 }
 
+/// How to reach one Cluster node (`host:port` as configured).
+fn cluster_node_info(node: &str, config: &RedisConfig) -> redis::RedisResult<ConnectionInfo> {
+    let (host, port) = split_node(node);
+    let info = node_info(&host, port, config.tls, config)?;
+    // A cluster has only database 0.
+    let settings = info.redis_settings().clone().set_db(0);
+    Ok(info.set_redis_settings(settings))
+}
+
+/// A client for one Cluster node on its own, for dedicated connections (pub/sub).
+pub(crate) fn cluster_node_client(
+    node: &str,
+    config: &RedisConfig,
+) -> redis::RedisResult<redis::Client> {
+    open_client(cluster_node_info(node, config)?, config)
+}
+
+/// The `redis::Client` for dedicated connections: `client` (standalone), or the current
+/// primary (Sentinel), or `None` (Cluster).
+pub(crate) async fn dedicated_client(
+    client: Option<&redis::Client>,
+    connection: &RedisConnection,
+) -> cache_core::Result<Option<redis::Client>> {
+    if let Some(client) = client {
+        return Ok(Some(client.clone()));
+    }
+    connection
+        .current_client()
+        .await
+        .map_err(|e| from_redis(e, "client"))
+}
+
+/// A dedicated pub/sub connection to the server `client` names (standalone) or the current
+/// primary (Sentinel), as [`RedisBackend::pubsub`](crate::RedisBackend::pubsub) opens it.
+pub(crate) async fn open_pubsub(
+    client: Option<&redis::Client>,
+    connection: &RedisConnection,
+) -> cache_core::Result<redis::aio::PubSub> {
+    let client = dedicated_client(client, connection).await?.ok_or_else(|| {
+        cache_core::Error::new(
+            cache_core::ErrorKind::Unsupported,
+            "pub/sub through the backend is not supported on a Cluster; use a ClusterClient",
+        )
+    })?;
+    client
+        .get_async_pubsub()
+        .await
+        .map_err(|e| from_redis(e, "pubsub"))
+}
+
 /// Opens the connection `config` describes.
 pub(crate) async fn connect(config: &RedisConfig) -> cache_core::Result<Connected> {
     #[cfg(feature = "tls")]
     if config.tls {
         install_crypto_provider();
     }
-    let tls = config.tls;
     match &config.topology {
         Topology::Standalone { host, port } => {
             let client = server_client(host, *port, config)?;
@@ -416,13 +465,7 @@ pub(crate) async fn connect(config: &RedisConfig) -> cache_core::Result<Connecte
         Topology::Cluster { nodes } => {
             let mut infos = Vec::with_capacity(nodes.len());
             for node in nodes {
-                let (host, port) = split_node(node);
-                let mut info =
-                    node_info(&host, port, tls, config).map_err(|e| from_redis(e, "connect"))?;
-                // A cluster has only database 0.
-                let settings = info.redis_settings().clone().set_db(0);
-                info = info.set_redis_settings(settings);
-                infos.push(info);
+                infos.push(cluster_node_info(node, config).map_err(|e| from_redis(e, "connect"))?);
             }
             let mut builder = ClusterClientBuilder::new(infos)
                 .connection_timeout(config.connect_timeout)

@@ -39,6 +39,7 @@ mod config;
 mod connection;
 mod error;
 mod info;
+mod locks;
 mod rate_limit;
 mod scripts;
 

@@ -49,8 +49,33 @@ pub(crate) static RATE_LIMIT_FIXED_WINDOW: LazyLock<Script> =
 pub(crate) static RATE_LIMIT_SLIDING_LOG: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/sliding_log.lua")));
 
+/// Lock acquisition (`scripts/lock_acquire.lua`): `KEYS` the lock and fence keys, `ARGV` the
+/// token and the lease in ms → `{1, fence}` taken, `{0, pttl}` held by another token.
+pub(crate) static LOCK_ACQUIRE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/lock_acquire.lua")));
+
+/// Lock renewal (`scripts/lock_extend.lua`): `KEYS` the lock and fence keys, `ARGV` the token
+/// and the lease in ms → 1 renewed, 0 not held by the token.
+pub(crate) static LOCK_EXTEND: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/lock_extend.lua")));
+
+/// Lock release (`scripts/lock_release.lua`): `KEYS[1]` the lock key, `ARGV` the token, the
+/// wake-up channel and the name → 1 released (and published), 0 not held by the token.
+pub(crate) static LOCK_RELEASE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/lock_release.lua")));
+
+/// Fenced write (`scripts/lock_fill.lua`): `KEYS` the value, lock and fence keys → 1 stored,
+/// 0 refused as stale; releases the writer's hold and publishes either way.
+pub(crate) static LOCK_FILL: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/lock_fill.lua")));
+
+/// Supersede (`scripts/lock_supersede.lua`): `KEYS` the value and fence keys → whether the
+/// value key held a value; moves the fence past every one handed out, then stores or deletes.
+pub(crate) static LOCK_SUPERSEDE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("scripts/lock_supersede.lua")));
+
 /// All scripts, for pre-loading.
-pub(crate) fn all() -> [&'static Script; 6] {
+pub(crate) fn all() -> [&'static Script; 11] {
     [
         &INCREMENT_WITH_TTL,
         &DELETE_IF_EQUALS,
@@ -58,20 +83,26 @@ pub(crate) fn all() -> [&'static Script; 6] {
         &RATE_LIMIT_GCRA,
         &RATE_LIMIT_FIXED_WINDOW,
         &RATE_LIMIT_SLIDING_LOG,
+        &LOCK_ACQUIRE,
+        &LOCK_EXTEND,
+        &LOCK_RELEASE,
+        &LOCK_FILL,
+        &LOCK_SUPERSEDE,
     ]
 }
 
 /// The Redis Cluster hash slot of `key` (CRC16/XMODEM of the key, or of its first non-empty
 /// `{hash tag}`, modulo 16384).
 pub(crate) fn slot(key: &[u8]) -> u16 {
-    let hashed = match key.iter().position(|&b| b == b'{') {
-        Some(open) => match key[open + 1..].iter().position(|&b| b == b'}') {
-            Some(len) if len > 0 => &key[open + 1..open + 1 + len],
-            _ => key,
-        },
-        None => key,
-    };
-    crc16(hashed) % 16384
+    crc16(hash_tag(key).unwrap_or(key)) % 16384
+}
+
+/// The `{hash tag}` of `key` as the Cluster spec defines it: what lies between the first `{`
+/// and the first `}` after it, if that is not empty. `None`: the whole key is hashed.
+pub(crate) fn hash_tag(key: &[u8]) -> Option<&[u8]> {
+    let open = key.iter().position(|&b| b == b'{')?;
+    let len = key[open + 1..].iter().position(|&b| b == b'}')?;
+    (len > 0).then(|| &key[open + 1..open + 1 + len])
 }
 
 fn crc16(bytes: &[u8]) -> u16 {

@@ -19,15 +19,53 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cache_core::layer::Prefix;
+use cache_core::lock::{Acquire, Fill, LockToken};
 use cache_core::rate_limit::RateLimitPolicy;
-use cache_core::{Bytes, CacheBackend, ErrorKind, KeyBuf, KeyTtl, capability_names};
+use cache_core::{Bytes, CacheBackend, ErrorKind, KeyBuf, KeyTtl, LockStore, capability_names};
 
 /// The TTL used by expiry checks: long enough that a loaded machine does not expire a key
 /// between two adjacent commands, short enough for a real-clock run.
 pub const SHORT_TTL: Duration = Duration::from_millis(400);
 
+/// The lease of the lock checks: long enough that a loaded machine does not lose a lock
+/// between two adjacent commands, short enough to wait out on a real clock.
+pub const SHORT_LEASE: Duration = Duration::from_millis(200);
+
+/// A lease no check outlives.
+const LONG_LEASE: Duration = Duration::from_secs(30);
+
 fn bytes(text: &'static str) -> Bytes {
     Bytes::from_static(text.as_bytes())
+}
+
+fn token() -> LockToken {
+    LockToken::random().expect("randomness")
+}
+
+/// The fence of an acquisition that must succeed.
+async fn take(locks: &dyn LockStore, name: &str, token: &LockToken, lease: Duration) -> u64 {
+    match locks.acquire(name, token, lease).await.expect("acquire") {
+        Acquire::Acquired { fence } => fence,
+        held => panic!("`{name}` must be free, got {held:?}"),
+    }
+}
+
+/// Asserts `name` is held by someone else for at most `lease`.
+async fn assert_held(locks: &dyn LockStore, name: &str, lease: Duration) {
+    match locks.acquire(name, &token(), lease).await.expect("acquire") {
+        Acquire::Held { remaining } => {
+            let remaining = remaining.expect("the holder's lease is known");
+            assert!(
+                remaining <= lease,
+                "{remaining:?} left of a {lease:?} lease"
+            );
+        }
+        acquired => panic!("`{name}` must be held, got {acquired:?}"),
+    }
+}
+
+fn value(text: &'static str) -> Fill {
+    Fill::new(bytes(text), None, None)
 }
 
 /// Values round-trip byte for byte; a missing key is `None`; `set` overwrites.
@@ -368,6 +406,238 @@ pub async fn clear_and_ping(backend: impl CacheBackend) {
     );
 }
 
+/// Locks: one holder at a time, refusals for everybody else, a retried acquisition keeps its
+/// fence, and every new acquisition gets a larger fence. (Every check of locks passes trivially
+/// on a backend without them.)
+pub async fn lock_acquire_release_fences(backend: impl CacheBackend) {
+    let Some(locks) = backend.locks() else { return };
+    let (a, b) = (token(), token());
+    let first = take(locks, "job", &a, LONG_LEASE).await;
+    assert_held(locks, "job", LONG_LEASE).await;
+    assert_eq!(
+        take(locks, "job", &a, LONG_LEASE).await,
+        first,
+        "a retried acquisition by the holder keeps its fence"
+    );
+    assert!(!locks.extend("job", &b, LONG_LEASE).await.expect("extend"));
+    assert!(!locks.release("job", &b).await.expect("release"));
+    assert_held(locks, "job", LONG_LEASE).await;
+    assert!(locks.extend("job", &a, LONG_LEASE).await.expect("extend"));
+    assert!(locks.release("job", &a).await.expect("release"));
+    assert!(
+        !locks.release("job", &a).await.expect("release"),
+        "released once"
+    );
+    assert!(!locks.extend("job", &a, LONG_LEASE).await.expect("extend"));
+    let second = take(locks, "job", &b, LONG_LEASE).await;
+    assert!(second > first, "fences grow: {second} after {first}");
+    assert!(locks.release("job", &b).await.expect("release"));
+    // Another name (with a hash tag: on a Cluster its lock state keeps the tag's slot).
+    let other = take(locks, "job:{7}:report", &a, LONG_LEASE).await;
+    assert_held(locks, "job:{7}:report", LONG_LEASE).await;
+    assert!(locks.release("job:{7}:report", &a).await.expect("release"));
+    let again = take(locks, "job:{7}:report", &a, LONG_LEASE).await;
+    assert!(again > other, "fences grow: {again} after {other}");
+}
+
+/// A lease that is not renewed ends by itself: the holder can no longer extend or release,
+/// and the next holder gets a larger fence.
+pub async fn lock_lease_lapses(backend: impl CacheBackend) {
+    let Some(locks) = backend.locks() else { return };
+    let (a, b) = (token(), token());
+    let first = take(locks, "lapsing", &a, SHORT_LEASE).await;
+    assert_held(locks, "lapsing", SHORT_LEASE).await;
+    tokio::time::sleep(SHORT_LEASE + Duration::from_millis(100)).await;
+    assert!(
+        !locks
+            .extend("lapsing", &a, SHORT_LEASE)
+            .await
+            .expect("extend")
+    );
+    let second = take(locks, "lapsing", &b, LONG_LEASE).await;
+    assert!(second > first, "fences grow: {second} after {first}");
+    assert!(!locks.release("lapsing", &a).await.expect("release"));
+    assert_held(locks, "lapsing", LONG_LEASE).await;
+}
+
+/// A fenced write stores while its fence is current and releases the writer's hold; once
+/// another holder took the name, the old fence is refused and the new holder keeps the lock.
+pub async fn lock_fill_fenced(backend: impl CacheBackend) {
+    let Some(locks) = backend.locks() else { return };
+    let (a, b) = (token(), token());
+    let fence = take(locks, "report:{q1}", &a, LONG_LEASE).await;
+    assert!(
+        locks
+            .fill("report:{q1}", &a, fence, value("v1"))
+            .await
+            .expect("fill")
+    );
+    assert_eq!(
+        backend.get("report:{q1}").await.expect("get").as_deref(),
+        Some(&b"v1"[..])
+    );
+    // The fill released the hold.
+    let newer = take(locks, "report:{q1}", &b, LONG_LEASE).await;
+    assert!(newer > fence);
+    assert!(
+        !locks
+            .fill("report:{q1}", &a, fence, value("stale"))
+            .await
+            .expect("fill"),
+        "a fill with an old fence is refused"
+    );
+    assert_held(locks, "report:{q1}", LONG_LEASE).await;
+    assert_eq!(
+        backend.get("report:{q1}").await.expect("get").as_deref(),
+        Some(&b"v1"[..])
+    );
+
+    // A holder stalled past its lease, whose name another took since, writes nothing.
+    let stalled = take(locks, "stalled", &a, SHORT_LEASE).await;
+    tokio::time::sleep(SHORT_LEASE + Duration::from_millis(100)).await;
+    let current = take(locks, "stalled", &b, LONG_LEASE).await;
+    assert!(
+        !locks
+            .fill("stalled", &a, stalled, value("late"))
+            .await
+            .expect("fill")
+    );
+    assert_eq!(backend.get("stalled").await.expect("get"), None);
+    assert_held(locks, "stalled", LONG_LEASE).await;
+    let ttl = Some(Duration::from_secs(60));
+    let fill = Fill::new(bytes("fresh"), None, ttl);
+    assert!(
+        locks
+            .fill("stalled", &b, current, fill)
+            .await
+            .expect("fill")
+    );
+    assert_eq!(
+        backend.get("stalled").await.expect("get").as_deref(),
+        Some(&b"fresh"[..])
+    );
+    assert!(
+        matches!(backend.ttl("stalled").await.expect("ttl"), KeyTtl::ExpiresIn(left) if left <= Duration::from_secs(60)),
+        "the fill's TTL is kept"
+    );
+    take(locks, "stalled", &a, LONG_LEASE).await;
+}
+
+/// `supersede` outdates every fence handed out: an invalidation, or a newer value, is never
+/// overwritten by a fill begun before it.
+pub async fn lock_supersede(backend: impl CacheBackend) {
+    let Some(locks) = backend.locks() else { return };
+    let a = token();
+    let fence = take(locks, "doc", &a, LONG_LEASE).await;
+    backend.set("doc", bytes("old"), None).await.expect("set");
+    assert!(
+        locks.supersede("doc", None).await.expect("supersede"),
+        "it held a value"
+    );
+    assert_eq!(backend.get("doc").await.expect("get"), None);
+    assert!(
+        !locks
+            .fill("doc", &a, fence, value("computed before"))
+            .await
+            .expect("fill")
+    );
+    assert_eq!(
+        backend.get("doc").await.expect("get"),
+        None,
+        "the invalidation stands"
+    );
+    assert!(
+        !locks.supersede("doc", None).await.expect("supersede"),
+        "nothing left"
+    );
+
+    let b = token();
+    let fence = take(locks, "doc", &b, LONG_LEASE).await;
+    assert!(
+        !locks
+            .supersede("doc", Some(value("newer")))
+            .await
+            .expect("supersede")
+    );
+    assert!(
+        !locks
+            .fill("doc", &b, fence, value("older"))
+            .await
+            .expect("fill")
+    );
+    assert_eq!(
+        backend.get("doc").await.expect("get").as_deref(),
+        Some(&b"newer"[..]),
+        "the newer value stands"
+    );
+    let after = take(locks, "doc", &a, LONG_LEASE).await;
+    assert!(after > fence, "the fence moved on: {after} after {fence}");
+    assert!(
+        locks
+            .supersede("doc", Some(value("newest")))
+            .await
+            .expect("supersede")
+    );
+}
+
+/// A watch fires when the name is released, and when it is filled.
+pub async fn lock_watch_wakes(backend: impl CacheBackend) {
+    let Some(locks) = backend.locks() else { return };
+    let bound = Duration::from_secs(5);
+    let a = token();
+    take(locks, "watched", &a, LONG_LEASE).await;
+    let woken = locks.watch("watched");
+    assert!(locks.release("watched", &a).await.expect("release"));
+    tokio::time::timeout(bound, woken)
+        .await
+        .expect("a release wakes the watchers");
+
+    let fence = take(locks, "watched", &a, LONG_LEASE).await;
+    let woken = locks.watch("watched");
+    assert!(
+        locks
+            .fill("watched", &a, fence, value("v"))
+            .await
+            .expect("fill")
+    );
+    tokio::time::timeout(bound, woken)
+        .await
+        .expect("a fill wakes the watchers");
+}
+
+/// A zero lease is invalid input, for an acquisition and an extension alike.
+pub async fn lock_zero_lease_refused(backend: impl CacheBackend) {
+    let Some(locks) = backend.locks() else { return };
+    let a = token();
+    let refused = locks.acquire("zero", &a, Duration::ZERO).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::InvalidInput, "{refused}");
+    take(locks, "zero", &a, LONG_LEASE).await;
+    let refused = locks.extend("zero", &a, Duration::ZERO).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::InvalidInput, "{refused}");
+    assert!(locks.release("zero", &a).await.expect("release"));
+}
+
+/// A name's lock state is invisible to the byte operations on the same key, and they do not
+/// touch it.
+pub async fn lock_state_invisible(backend: impl CacheBackend) {
+    let Some(locks) = backend.locks() else { return };
+    let a = token();
+    for name in ["user:7", "tenant:{t1}:user:7"] {
+        take(locks, name, &a, LONG_LEASE).await;
+        assert_eq!(backend.get(name).await.expect("get"), None, "{name}");
+        assert!(!backend.exists(name).await.expect("exists"), "{name}");
+        assert_eq!(
+            backend.ttl(name).await.expect("ttl"),
+            KeyTtl::Missing,
+            "{name}"
+        );
+        backend.set(name, bytes("v"), None).await.expect("set");
+        assert!(backend.delete(name).await.expect("delete"), "{name}");
+        assert_held(locks, name, LONG_LEASE).await;
+        assert!(locks.release(name, &a).await.expect("release"), "{name}");
+    }
+}
+
 /// Wrapping a backend (`Arc<B>`, `Box<dyn CacheBackend>`, `Prefix<B>`) keeps every
 /// capability it has, and each works through the wrapper.
 pub async fn wrappers_keep_capabilities(backend: impl CacheBackend) {
@@ -414,6 +684,16 @@ pub async fn wrappers_keep_capabilities(backend: impl CacheBackend) {
                 "{name}: one budget per key"
             );
         }
+        if let Some(locks) = wrapper.locks() {
+            let key = format!("{key}:lock");
+            let holder = token();
+            take(locks, &key, &holder, LONG_LEASE).await;
+            assert_held(locks, &key, LONG_LEASE).await;
+            assert!(
+                locks.release(&key, &holder).await.expect("release"),
+                "{name}: released by its holder"
+            );
+        }
     }
 }
 
@@ -435,7 +715,9 @@ macro_rules! conformance_tests {
             get_set_roundtrip, ttl_expiry, ttl_none_and_zero, set_if_absent_semantics,
             set_if_absent_race, delete_and_exists, expire_semantics, increment_semantics,
             increment_concurrent, batch_operations, delete_pattern_escaped, delete_pattern_many,
-            clear_and_ping, wrappers_keep_capabilities);
+            clear_and_ping, wrappers_keep_capabilities, lock_acquire_release_fences,
+            lock_lease_lapses, lock_fill_fenced, lock_supersede, lock_watch_wakes,
+            lock_zero_lease_refused, lock_state_invisible);
     };
     (@tests $attr:meta, $make:expr, $($check:ident),*) => {$(
         #[$attr]

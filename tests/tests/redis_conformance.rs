@@ -34,7 +34,9 @@ mod standalone {
         get_set_roundtrip, ttl_expiry, ttl_none_and_zero, set_if_absent_semantics,
         set_if_absent_race, delete_and_exists, expire_semantics, increment_semantics,
         increment_concurrent, batch_operations, delete_pattern_escaped, delete_pattern_many,
-        clear_and_ping, wrappers_keep_capabilities);
+        clear_and_ping, wrappers_keep_capabilities, lock_acquire_release_fences,
+        lock_lease_lapses, lock_fill_fenced, lock_supersede, lock_watch_wakes,
+        lock_zero_lease_refused, lock_state_invisible);
 
     /// Every `pub async fn` check of the suite is in the list above.
     #[test]
@@ -66,5 +68,7 @@ mod cluster {
         get_set_roundtrip, ttl_expiry, ttl_none_and_zero, set_if_absent_semantics,
         set_if_absent_race, delete_and_exists, expire_semantics, increment_semantics,
         increment_concurrent, batch_operations, delete_pattern_escaped, delete_pattern_many,
-        clear_and_ping, wrappers_keep_capabilities);
+        clear_and_ping, wrappers_keep_capabilities, lock_acquire_release_fences,
+        lock_lease_lapses, lock_fill_fenced, lock_supersede, lock_watch_wakes,
+        lock_zero_lease_refused, lock_state_invisible);
 }

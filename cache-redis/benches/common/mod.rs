@@ -54,14 +54,23 @@ where
     F: Fn() -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
+    spread_tasks(iters, move |_| op()).await
+}
+
+/// As [`spread`], telling `op` which task (`0..TASKS`) runs it, for per-task keys.
+pub async fn spread_tasks<F, Fut>(iters: u64, op: F) -> Duration
+where
+    F: Fn(u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let per_task = iters.div_ceil(TASKS);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..TASKS {
+    for task in 0..TASKS {
         let op = op.clone();
         tasks.spawn(async move {
             for _ in 0..per_task {
-                op().await;
+                op(task).await;
             }
         });
     }
