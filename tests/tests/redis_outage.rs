@@ -294,24 +294,40 @@ fn command_calls(server: &RedisServer, command: &str) -> u64 {
         .map_or(0, |calls| calls.parse().unwrap())
 }
 
+#[cached(key = "unlocked:<id>", ttl = 60, lock = false)]
+async fn counted_unlocked(id: u64) -> u64 {
+    COUNTED.fetch_add(1, Ordering::SeqCst);
+    id
+}
+
+/// Round trips of a miss and a hit, read from `INFO commandstats`. Commands that scripts run
+/// are counted there too, so a miss with the fleet's lock is counted by its scripts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_miss_is_one_get_and_one_set_and_a_hit_one_get() {
+async fn a_miss_is_a_get_a_claim_and_a_fill_and_a_hit_one_get() {
     let Some((server, backend)) = start("count:").await else {
         return;
     };
+    let calls = |command| command_calls(&server, command);
     with_backend(backend, async {
+        // Loads the scripts (the first `EVALSHA` of each is answered `NOSCRIPT`).
+        assert_eq!(counted(0).await, 0);
         server.cli(&["CONFIG", "RESETSTAT"]);
         assert_eq!(counted(1).await, 1);
-        assert_eq!(
-            (command_calls(&server, "get"), command_calls(&server, "set")),
-            (1, 1),
-            "a miss: GET, SET"
-        );
+        assert_eq!(calls("evalsha"), 2, "a miss: GET, the claim and the fill scripts");
+        let (gets, sets) = (calls("get"), calls("set"));
         assert_eq!(counted(1).await, 1);
         assert_eq!(
-            (command_calls(&server, "get"), command_calls(&server, "set")),
-            (2, 1),
-            "a hit: GET"
+            (calls("get"), calls("set"), calls("evalsha")),
+            (gets + 1, sets, 2),
+            "a hit: one GET, no lock"
+        );
+
+        server.cli(&["CONFIG", "RESETSTAT"]);
+        assert_eq!(counted_unlocked(1).await, 1);
+        assert_eq!(
+            (calls("get"), calls("set"), calls("evalsha")),
+            (1, 1, 0),
+            "a miss with `lock = false`: GET, SET"
         );
     })
     .await;

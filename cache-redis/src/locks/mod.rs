@@ -8,10 +8,13 @@ mod wakeups;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use cache_core::lock::{Acquire, Fill, LockToken, Wakeup};
 use cache_core::{Error, ErrorKind, LockStore, Result};
 
 pub(crate) use wakeups::LockWakeups;
+
+use redis::Value;
 
 use crate::backend::{RedisBackend, ttl_millis};
 use crate::scripts;
@@ -100,6 +103,60 @@ impl RedisBackend {
     }
 }
 
+impl RedisBackend {
+    /// `acquire`, or with `claim` the `claim` that first looks for the name's value: one
+    /// script either way (`lock_acquire.lua`, given the value's key for a claim).
+    async fn take(
+        &self,
+        name: &str,
+        token: &LockToken,
+        lease: Duration,
+        claim: bool,
+    ) -> Result<Acquire> {
+        let lease = lease_millis(lease)?;
+        let keys = self.lock_keys(name)?;
+        let script_keys: &[&str] = if claim {
+            &[&keys.lock, &keys.fence, &keys.value]
+        } else {
+            &[&keys.lock, &keys.fence]
+        };
+        let (outcome, reply): (i64, Value) = self
+            .script(
+                if claim { "lock claim" } else { "lock acquire" },
+                true,
+                &scripts::LOCK_ACQUIRE,
+                script_keys,
+                |inv| {
+                    inv.arg(token.as_str()).arg(lease);
+                },
+            )
+            .await
+            .map_err(|error| about(name, &keys, error))?;
+        let unexpected = |what: &str| {
+            about(
+                name,
+                &keys,
+                Error::new(ErrorKind::Backend, format!("the lock script answered {what}")),
+            )
+        };
+        match (outcome, reply) {
+            (1, Value::Int(number)) => {
+                let fence = u64::try_from(number)
+                    .map_err(|_| unexpected(&format!("a negative fence: {number}")))?;
+                Ok(Acquire::Acquired { fence })
+            }
+            // A negative PTTL: the holder's key has no TTL (written by hand), so no known end.
+            (0, Value::Int(pttl)) => Ok(Acquire::Held {
+                remaining: u64::try_from(pttl).ok().map(Duration::from_millis),
+            }),
+            (2, Value::BulkString(value)) => Ok(Acquire::Filled {
+                value: Bytes::from(value),
+            }),
+            (outcome, reply) => Err(unexpected(&format!("{outcome} with {reply:?}"))),
+        }
+    }
+}
+
 /// Locks: one Lua script per operation, on the server's clock, with waiters woken through
 /// pub/sub.
 ///
@@ -158,33 +215,11 @@ impl RedisBackend {
 #[async_trait]
 impl LockStore for RedisBackend {
     async fn acquire(&self, name: &str, token: &LockToken, lease: Duration) -> Result<Acquire> {
-        let lease = lease_millis(lease)?;
-        let keys = self.lock_keys(name)?;
-        let (taken, number): (i64, i64) = self
-            .script(
-                "lock acquire",
-                true,
-                &scripts::LOCK_ACQUIRE,
-                &[&keys.lock, &keys.fence],
-                |inv| {
-                    inv.arg(token.as_str()).arg(lease);
-                },
-            )
-            .await
-            .map_err(|error| about(name, &keys, error))?;
-        if taken == 1 {
-            let fence = u64::try_from(number).map_err(|_| {
-                about(
-                    name,
-                    &keys,
-                    Error::new(ErrorKind::Backend, format!("a negative fence: {number}")),
-                )
-            })?;
-            return Ok(Acquire::Acquired { fence });
-        }
-        // A negative PTTL: the holder's key has no TTL (written by hand), so no known end.
-        let remaining = u64::try_from(number).ok().map(Duration::from_millis);
-        Ok(Acquire::Held { remaining })
+        self.take(name, token, lease, false).await
+    }
+
+    async fn claim(&self, name: &str, token: &LockToken, lease: Duration) -> Result<Acquire> {
+        self.take(name, token, lease, true).await
     }
 
     async fn extend(&self, name: &str, token: &LockToken, lease: Duration) -> Result<bool> {

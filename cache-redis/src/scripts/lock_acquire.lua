@@ -3,11 +3,13 @@
 --
 -- KEYS[1]  L, the lock key: a string holding the owner's token, with the lease as its PTTL
 -- KEYS[2]  F, the fence key: the name's current fence (integer), kept twice the lease
+-- KEYS[3]  (a claim only) K, the name's value: if it holds one, it is returned instead
 -- ARGV[1]  the token
 -- ARGV[2]  the lease in ms (integer >= 1)
 --
 -- Reply: {1, fence} taken (or already ours: a retried request renews and keeps the fence),
---        {0, pttl}  held by another token for pttl more ms (-1: the key has no TTL).
+--        {0, pttl}  held by another token for pttl more ms (-1: the key has no TTL),
+--        {2, value} a claim found K filled: nothing taken.
 --
 -- The fence of a new acquisition is max(F + 1, server TIME in µs): past every fence handed
 -- out while F lives, and still growing after F expired (time moves on). µs since the epoch
@@ -15,6 +17,15 @@
 -- tostring() or '..', which would round them.
 local token = ARGV[1]
 local lease = tonumber(ARGV[2])
+
+if KEYS[3] then
+  -- pcall: another type under K (a list, say) is not a value to hand out; the claim goes
+  -- ahead, and the fill's SET replaces it.
+  local value = redis.pcall('GET', KEYS[3])
+  if type(value) == 'string' then
+    return {2, value}
+  end
+end
 
 -- Read (and check) F before writing anything: a script's error does not undo its writes.
 local stored = redis.call('GET', KEYS[2])
