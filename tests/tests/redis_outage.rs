@@ -313,7 +313,11 @@ async fn a_miss_is_a_get_a_claim_and_a_fill_and_a_hit_one_get() {
         assert_eq!(counted(0).await, 0);
         server.cli(&["CONFIG", "RESETSTAT"]);
         assert_eq!(counted(1).await, 1);
-        assert_eq!(calls("evalsha"), 2, "a miss: GET, the claim and the fill scripts");
+        assert_eq!(
+            calls("evalsha"),
+            2,
+            "a miss: GET, the claim and the fill scripts"
+        );
         let (gets, sets) = (calls("get"), calls("set"));
         assert_eq!(counted(1).await, 1);
         assert_eq!(

@@ -136,7 +136,10 @@ impl RedisBackend {
             about(
                 name,
                 &keys,
-                Error::new(ErrorKind::Backend, format!("the lock script answered {what}")),
+                Error::new(
+                    ErrorKind::Backend,
+                    format!("the lock script answered {what}"),
+                ),
             )
         };
         match (outcome, reply) {
