@@ -3,7 +3,7 @@
 //!
 //! A [`Lock`] names a lock on a backend; [`acquire`](Lock::acquire) returns a [`LockGuard`]
 //! or, when another owner holds it for longer than the caller waits, [`LockBusy`]. Any
-//! backend offering [`LockStore`] (through [`CacheBackend::locks`](crate::CacheBackend::locks))
+//! backend offering [`LockStore`] (through [`CacheBackend::locks`](crate::CacheBackend::locks()))
 //! works: the memory backend within a process, Redis across processes (scripts on the
 //! server's clock).
 //!
