@@ -143,7 +143,16 @@ async fn renew(held: Arc<Held>) {
 }
 
 impl LockGuard {
+    /// A guard renewed by a task of its own.
     pub(crate) fn start(granted: Granted) -> Self {
+        let mut guard = Self::unrenewed(granted);
+        guard.renewal = Some(tokio::spawn(renew(Arc::clone(&guard.held))));
+        guard
+    }
+
+    /// A guard whose holder renews it by running its work through
+    /// [`renewing`](Self::renewing): no task of its own.
+    pub(crate) fn unrenewed(granted: Granted) -> Self {
         let Granted {
             backend,
             name,
@@ -162,11 +171,23 @@ impl LockGuard {
             timeout,
             lost: watch::Sender::new(false),
         });
-        let renewal = Some(tokio::spawn(renew(Arc::clone(&held))));
         Self {
             held,
-            renewal,
+            renewal: None,
             done: false,
+        }
+    }
+
+    /// Runs `work` while renewing the lease in the same task: what the macro runtime does for
+    /// a claim, instead of spawning a renewal task per miss (miss bench, memory_miss_latency:
+    /// the spawned task cost a memory miss about 5 µs, 7.9 µs locked against 2.7 µs unlocked).
+    /// If the lock is lost, `work` still runs to its end (its fenced write is then refused).
+    pub(crate) async fn renewing<F: std::future::Future>(&self, work: F) -> F::Output {
+        let mut work = std::pin::pin!(work);
+        tokio::select! {
+            biased;
+            output = &mut work => output,
+            () = renew(Arc::clone(&self.held)) => work.await,
         }
     }
 
@@ -235,7 +256,12 @@ impl LockGuard {
     /// same operation (see [`LockStore::fill`]). Returns whether the value was stored. The
     /// caller bounds it (the macro runtime, with the function's timeout and breaker).
     pub(crate) async fn fill(mut self, fill: Fill) -> Result<bool> {
-        self.stop_renewal().await;
+        // The runtime's guards renew in line (`renewing`) and have no task; a task, if any,
+        // is aborted without waiting: an extend still on its way is refused once the fill
+        // released the lock, since extends check the owner token.
+        if let Some(renewal) = self.renewal.take() {
+            renewal.abort();
+        }
         self.done = true;
         let held = &self.held;
         held.store()?

@@ -132,7 +132,10 @@ where
                     return shape.load(value);
                 }
                 counters.miss();
-                let result = leader.run(body()).await;
+                let result = match &claim {
+                    Claim::Lead(guard) => leader.run(guard.renewing(body())).await,
+                    _ => leader.run(body()).await,
+                };
                 let outcome = match shape.store(&result) {
                     Some(value) => keep(site, &served, key, claim, value).await,
                     // An unpublished claim is released by its guard's drop.

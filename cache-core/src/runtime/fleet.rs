@@ -30,7 +30,8 @@ pub(crate) const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// What claiming a missed key came to.
 pub(crate) enum Claim<S> {
-    /// This process leads the fleet: run the body, then [`fill`] through the guard.
+    /// This process leads the fleet: run the body through the guard's
+    /// [`renewing`](LockGuard::renewing), then [`fill`] through the guard.
     Lead(LockGuard),
     /// Another process filled the key meanwhile.
     Value(S),
@@ -65,7 +66,7 @@ pub(crate) async fn claim<S: Cacheable>(site: &Site, served: &Entry, key: &str) 
             .await;
         match claimed {
             Ok(Acquire::Acquired { fence }) => {
-                return Claim::Lead(LockGuard::start(Granted {
+                return Claim::Lead(LockGuard::unrenewed(Granted {
                     backend: Arc::clone(&served.backend),
                     name: key.to_owned(),
                     token,
