@@ -1,7 +1,8 @@
 //! `cache_core::lock::Lock` end to end on a real Redis (standalone and Cluster): one holder of
 //! many, waiters served one at a time, a dead holder's lease, renewals that stop with the
 //! guard, a lock the server forgets, wrong types under the lock keys, and the wake-up
-//! subscription (woken across backends, reopened after a kill, ended with the last clone).
+//! subscription (woken across backends, reopened after a kill, ended with the last clone);
+//! and `#[locked]` on Redis.
 //!
 //! Without `redis-server` the tests fail, saying how to install it; with
 //! `CACHE_TESTS_SKIP_REDIS=1` they skip with a notice (see `cache_tests::redis_harness`).
@@ -507,4 +508,73 @@ async fn the_subscription_is_reopened_and_ends_with_the_last_clone() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Counts who is inside a `#[locked]` body, and how many got in.
+static INSIDE: AtomicUsize = AtomicUsize::new(0);
+static RAN: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(Debug)]
+struct Busy(cache_core::LockBusy);
+
+impl From<cache_core::LockBusy> for Busy {
+    fn from(busy: cache_core::LockBusy) -> Self {
+        Self(busy)
+    }
+}
+
+async fn inside_the_lock(hold: Duration) {
+    assert_eq!(
+        INSIDE.fetch_add(1, Ordering::SeqCst),
+        0,
+        "two holders at once"
+    );
+    RAN.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(hold).await;
+    INSIDE.fetch_sub(1, Ordering::SeqCst);
+}
+
+#[cache_core::locked(key = "payment:<id>", ttl = 5)]
+async fn pay_now(id: u64) -> Result<(), Busy> {
+    let _ = id;
+    // Long enough that every caller asks while it is held.
+    inside_the_lock(Duration::from_millis(500)).await;
+    Ok(())
+}
+
+#[cache_core::locked(key = "payment:<id>", ttl = 5, wait = "30s")]
+async fn pay_in_turn(id: u64) -> Result<(), Busy> {
+    let _ = id;
+    inside_the_lock(Duration::from_millis(20)).await;
+    Ok(())
+}
+
+/// `#[locked]` on Redis: without `wait`, exactly one of 20 concurrent callers runs and the
+/// others are told it is held; with `wait`, all 20 run, one at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locked_on_redis_runs_one_caller_or_all_in_turn() {
+    let Some(backend) = standalone("locked-macro").await else {
+        return;
+    };
+    RAN.store(0, Ordering::SeqCst);
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        calls.spawn(cache_core::with_backend(backend.clone(), pay_now(1)));
+    }
+    let outcomes = calls.join_all().await;
+    let busy = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Err(Busy(busy)) if busy.is_held()))
+        .count();
+    assert_eq!((RAN.load(Ordering::SeqCst), busy), (1, 19), "{outcomes:?}");
+
+    RAN.store(0, Ordering::SeqCst);
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        calls.spawn(cache_core::with_backend(backend.clone(), pay_in_turn(2)));
+    }
+    for outcome in calls.join_all().await {
+        outcome.expect("every waiter gets its turn");
+    }
+    assert_eq!(RAN.load(Ordering::SeqCst), 20);
 }
