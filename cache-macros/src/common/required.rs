@@ -4,6 +4,7 @@
 
 use proc_macro2::{Span, TokenStream};
 
+use super::attr::{RawOption, parse_options};
 use super::errors::Errors;
 
 /// The options an attribute wrote, valid or not, and those a misspelt option was taken for.
@@ -48,4 +49,35 @@ impl Written {
             None => errors.at(Span::call_site(), message),
         }
     }
+}
+
+/// The options of a macro with required ones, read one at a time.
+pub(crate) trait RecordedOptions: Default {
+    /// Every option the macro accepts.
+    const OPTIONS: &'static [&'static str];
+
+    /// Where the written options are recorded.
+    fn written(&mut self) -> &mut Written;
+
+    /// Reads one option (a misspelt one may record the option it was taken for).
+    fn read(&mut self, option: RawOption, errors: &mut Errors);
+}
+
+/// Parses an attribute's tokens into `A`, recording every known option written. Syntax errors
+/// end parsing; every other problem is pushed to `errors` and the option is left out.
+pub(crate) fn parse_recorded<A: RecordedOptions>(tokens: TokenStream, errors: &mut Errors) -> A {
+    let mut args = A::default();
+    *args.written() = Written::new(&tokens);
+    let Some(options) = parse_options(tokens, errors) else {
+        return args;
+    };
+    args.written().parsed();
+    for option in options {
+        let name = option.name.to_string();
+        if let Some(known) = A::OPTIONS.iter().find(|known| **known == name) {
+            args.written().push(known);
+        }
+        args.read(option, errors);
+    }
+    args
 }

@@ -4,11 +4,11 @@
 
 use proc_macro2::TokenStream;
 
-use crate::common::attr::{Opt, RawOption, parse_options, set_once, unknown_option};
+use crate::common::attr::{Opt, RawOption, set_once, unknown_option};
 use crate::common::duration::{self, DurationValue};
 use crate::common::errors::Errors;
 use crate::common::options::SharedOptions;
-use crate::common::required::Written;
+use crate::common::required::{RecordedOptions, Written, parse_recorded};
 
 /// Every option `#[locked]` accepts, in the order the docs list them.
 const OPTIONS: &[&str] = &["key", "ttl", "wait", "backend", "timeout", "crate"];
@@ -43,26 +43,20 @@ impl Args {
     /// Parses the attribute's tokens. Syntax errors end parsing; every other problem is pushed
     /// to `errors` and the option is left out.
     pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Self {
-        let mut args = Self {
-            written: Written::new(&tokens),
-            ..Self::default()
-        };
-        let Some(options) = parse_options(tokens, errors) else {
-            return args;
-        };
-        args.written.parsed();
-        for option in options {
-            args.read(option, errors);
-        }
-        args
+        parse_recorded(tokens, errors)
+    }
+}
+
+impl RecordedOptions for Args {
+    const OPTIONS: &'static [&'static str] = OPTIONS;
+
+    fn written(&mut self) -> &mut Written {
+        &mut self.written
     }
 
     fn read(&mut self, option: RawOption, errors: &mut Errors) {
         let keyword = option.name.clone();
         let name = keyword.to_string();
-        if let Some(known) = OPTIONS.iter().find(|known| **known == name) {
-            self.written.push(known);
-        }
         if self.shared.read(&option, "\"payment:<id>\"", errors) {
             return;
         }

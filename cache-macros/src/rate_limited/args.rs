@@ -7,11 +7,11 @@ use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, ExprPath, ExprUnary, Ident, Lit, UnOp};
 
-use crate::common::attr::{Opt, RawOption, parse_options, require_value, set_once, unknown_option};
+use crate::common::attr::{Opt, RawOption, require_value, set_once, unknown_option};
 use crate::common::duration::{self, DurationValue};
 use crate::common::errors::{Errors, one_of, suggest};
 use crate::common::options::SharedOptions;
-use crate::common::required::Written;
+use crate::common::required::{RecordedOptions, Written, parse_recorded};
 
 /// Every option `#[rate_limited]` accepts, in the order the docs list them.
 pub(crate) const OPTIONS: &[&str] = &[
@@ -132,26 +132,20 @@ impl Args {
     /// Parses the attribute's tokens. Syntax errors end parsing; every other problem is pushed
     /// to `errors` and the option is left out.
     pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Self {
-        let mut args = Self {
-            written: Written::new(&tokens),
-            ..Self::default()
-        };
-        let Some(options) = parse_options(tokens, errors) else {
-            return args;
-        };
-        args.written.parsed();
-        for option in options {
-            args.read(option, errors);
-        }
-        args
+        parse_recorded(tokens, errors)
+    }
+}
+
+impl RecordedOptions for Args {
+    const OPTIONS: &'static [&'static str] = OPTIONS;
+
+    fn written(&mut self) -> &mut Written {
+        &mut self.written
     }
 
     fn read(&mut self, option: RawOption, errors: &mut Errors) {
         let keyword = option.name.clone();
         let name = keyword.to_string();
-        if let Some(known) = OPTIONS.iter().find(|known| **known == name) {
-            self.written.push(known);
-        }
         if self.shared.read(&option, "\"search:<user_id>\"", errors) {
             return;
         }
