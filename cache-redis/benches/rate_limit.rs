@@ -29,7 +29,7 @@ use cache_core::RateLimitStore;
 use cache_core::rate_limit::RateLimitPolicy;
 use cache_redis::redis::{self, Script, aio::ConnectionManager};
 use cache_redis::{RedisBackend, RedisConfig};
-use common::{spread, start_server};
+use common::{interleaved_medians, spread, start_server};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const KEYS: u64 = 1_000;
@@ -159,22 +159,8 @@ fn benches(c: &mut Criterion) {
 /// The variants take turns in rounds of 10,000 decisions; median throughput per variant and
 /// its ratio to the raw `EVALSHA`.
 async fn interleaved(variants: &[Variant]) {
-    const ROUNDS: usize = 7;
-    const PER_ROUND: u64 = 10_000;
-    let mut rates = vec![Vec::new(); variants.len()];
-    for _ in 0..ROUNDS {
-        for (variant, rate) in variants.iter().zip(&mut rates) {
-            let elapsed = variant.run(PER_ROUND).await;
-            rate.push(PER_ROUND as f64 / elapsed.as_secs_f64());
-        }
-    }
-    let medians: Vec<f64> = rates
-        .into_iter()
-        .map(|mut v| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        })
-        .collect();
+    let medians =
+        interleaved_medians(variants.len(), 10_000, |i, iters| variants[i].run(iters)).await;
     for (variant, rate) in variants.iter().zip(&medians) {
         eprintln!(
             "64-task throughput {}: median {rate:.0} checks/s ({:.3}x raw EVALSHA)",

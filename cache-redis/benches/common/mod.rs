@@ -77,3 +77,28 @@ where
     while tasks.join_next().await.is_some() {}
     started.elapsed()
 }
+
+/// Interleaved rounds of `per_round` operations, each of `variants` variants in turn (`run(i,
+/// n)` runs variant `i` `n` times and returns the wall time): the median throughput of each,
+/// in operations per second. Taking turns keeps a noisy machine's drift out of the ratios.
+pub async fn interleaved_medians<F, Fut>(variants: usize, per_round: u64, mut run: F) -> Vec<f64>
+where
+    F: FnMut(usize, u64) -> Fut,
+    Fut: std::future::Future<Output = Duration>,
+{
+    const ROUNDS: usize = 7;
+    let mut rates = vec![Vec::new(); variants];
+    for _ in 0..ROUNDS {
+        for (variant, rate) in rates.iter_mut().enumerate() {
+            let elapsed = run(variant, per_round).await;
+            rate.push(per_round as f64 / elapsed.as_secs_f64());
+        }
+    }
+    rates
+        .into_iter()
+        .map(|mut rate| {
+            rate.sort_by(f64::total_cmp);
+            rate[rate.len() / 2]
+        })
+        .collect()
+}
