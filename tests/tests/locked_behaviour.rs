@@ -423,6 +423,70 @@ async fn a_lock_outside_the_cache_is_taken_by_hits_too() {
     .await;
 }
 
+/// One name for the lock and the cached key, `#[cached]` outside: the miss's claim is the
+/// lock, so the `#[locked]` inside finds it already this task's.
+#[locked(key = "same:<id>")]
+#[cached(key = "same:<id>", ttl = 60)]
+async fn same_name_cache_outside(id: u64, probe: Arc<Probe>) -> Result<u64, AppError> {
+    probe.run(SECOND).await;
+    Ok(id)
+}
+
+/// The same, `#[locked]` outside: the claim inside finds the lock already this task's.
+#[cached(key = "same-too:<id>", ttl = 60)]
+#[locked(key = "same-too:<id>")]
+async fn same_name_lock_outside(id: u64, probe: Arc<Probe>) -> Result<u64, AppError> {
+    probe.run(SECOND).await;
+    Ok(id)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lock_named_like_the_cached_key_does_not_wait_for_itself() {
+    let backend = memory();
+    let probe = Probe::new();
+    with_backend(Arc::clone(&backend), async {
+        let started = tokio::time::Instant::now();
+        assert_eq!(
+            same_name_cache_outside(1, Arc::clone(&probe))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            same_name_lock_outside(1, Arc::clone(&probe)).await.unwrap(),
+            1
+        );
+        // Each body's one second, not the ten of a claim's `lock_wait`.
+        assert_eq!(started.elapsed(), 2 * SECOND);
+        assert_eq!(
+            same_name_cache_outside(1, Arc::clone(&probe))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            same_name_lock_outside(1, Arc::clone(&probe)).await.unwrap(),
+            1
+        );
+        assert_eq!(probe.ran(), 2, "then both are hits");
+        // Another task still finds the name held while a miss computes it.
+        let (busy, value) = tokio::join!(
+            async {
+                tokio::time::sleep(SECOND / 2).await;
+                cache_core::lock::Lock::new(Arc::clone(&backend), "same:2")
+                    .try_acquire()
+                    .await
+                    .unwrap()
+                    .is_none()
+            },
+            same_name_cache_outside(2, Arc::clone(&probe)),
+        );
+        assert!(busy, "held while the miss runs");
+        assert_eq!(value.unwrap(), 2);
+    })
+    .await;
+}
+
 /// `#[rate_limited]` is outside: a denied call takes no lock.
 #[locked(key = "charge:<user>")]
 #[rate_limited(key = "charge:<user>", limit = 2, window = "1h")]

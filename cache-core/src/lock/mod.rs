@@ -31,6 +31,7 @@
 
 mod busy;
 mod guard;
+pub(crate) mod held;
 mod store;
 mod wakeups;
 

@@ -24,6 +24,7 @@ use super::shape::{CacheShape, Cacheable};
 use super::single_flight::{Join, Outcome, Waited, wait};
 use super::site::Site;
 use crate::Result;
+use crate::lock::held;
 
 /// The whole cached call: hit → value; miss → one body run per key, stored and shared.
 pub async fn cached<R, Sh, Body, Fut>(site: &'static Site, key: &str, shape: Sh, body: Body) -> R
@@ -133,7 +134,10 @@ where
                 }
                 counters.miss();
                 let result = match &claim {
-                    Claim::Lead(guard) => leader.run(guard.renewing(body())).await,
+                    Claim::Lead(guard) => {
+                        let body = held::holding(key, guard.renewing(body()));
+                        leader.run(body).await
+                    }
                     _ => leader.run(body()).await,
                 };
                 let outcome = match shape.store(&result) {

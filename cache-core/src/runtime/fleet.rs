@@ -17,6 +17,7 @@ use super::shape::Cacheable;
 use super::site::Site;
 use crate::SharedValue;
 use crate::codec::Json;
+use crate::lock::held;
 use crate::lock::{Acquire, Fill, Granted, LockGuard, LockStore, LockToken, wait_for_release};
 use crate::typed::decode_or_warn;
 
@@ -47,6 +48,10 @@ pub(crate) async fn claim<S: Cacheable>(site: &Site, served: &Entry, key: &str) 
     let Some(store) = site.locks(served) else {
         return Claim::Unlocked { store: true };
     };
+    if held::by_this_task(key) {
+        // Inside this task's `#[locked]` on the same name: the lock is ours already.
+        return Claim::Unlocked { store: true };
+    }
     let token = match LockToken::random() {
         Ok(token) => token,
         Err(error) => {

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::lock::{Lock, LockBusy};
+use crate::lock::{Lock, LockBusy, held};
 use crate::{ErrorKind, backend};
 
 /// One `#[locked]` function: its name (for logs) and options. Generated code keeps one in a
@@ -59,6 +59,11 @@ pub async fn locked<R>(
     key: &str,
     body: impl Future<Output = R>,
 ) -> Result<R, LockBusy> {
+    if held::by_this_task(key) {
+        // Inside this task's `#[cached]` claim (or `#[locked]`) of the same name: the lock
+        // state of a name is one, and this task has it.
+        return Ok(body.await);
+    }
     let guard = site.lock(key).acquire().await.inspect_err(|busy| {
         let Some(error) = busy.cause() else {
             return;
@@ -69,7 +74,7 @@ pub async fn locked<R>(
             tracing::warn!(function = site.name, key, %error, "#[locked] could not take the lock; the call is refused");
         }
     })?;
-    let result = body.await;
+    let result = held::holding(key, body).await;
     // In line rather than on drop, so that the lock is free once the call has returned.
     if let Err(error) = guard.release().await {
         tracing::warn!(function = site.name, key, %error, "#[locked] could not release the lock; it frees itself when its lease ends");
