@@ -41,6 +41,8 @@
 //! - [`layer::Prefix`]: a namespace prefix in front of any backend.
 //! - [`rate_limit`]: rate-limit policies, algorithms and [`RateLimiter`].
 //! - [`lock`]: distributed locks with fencing ([`lock::Lock`], [`LockBusy`]).
+//! - [`structures`]: queues, hash records, leaderboards, sets, counters, pub/sub channels and
+//!   key scans, on every backend.
 #![doc(test(attr(deny(warnings))))]
 
 mod backend;
@@ -52,6 +54,7 @@ pub mod lock;
 mod memory;
 pub mod rate_limit;
 mod runtime;
+pub mod structures;
 mod typed;
 mod util;
 

@@ -154,7 +154,7 @@ pub trait RateLimitStore: Send + Sync {
 /// }
 ///
 /// let counted = Counted { inner: MemoryBackend::new(), reads: Default::default() };
-/// assert!(counted.local().is_some() && counted.rate_limits().is_some() && counted.locks().is_some());
+/// assert!(counted.local().is_some() && counted.locks().is_some() && counted.structures().is_some());
 /// ```
 #[macro_export]
 macro_rules! forward_capabilities {
@@ -177,6 +177,20 @@ macro_rules! forward_capabilities {
             let $this = self;
             $crate::CacheBackend::locks($inner)
         }
+        fn structures(
+            &self,
+        ) -> ::core::option::Option<&dyn $crate::structures::StructureStore> {
+            let $this = self;
+            $crate::CacheBackend::structures($inner)
+        }
+        fn pubsub(&self) -> ::core::option::Option<&dyn $crate::structures::PubSubStore> {
+            let $this = self;
+            $crate::CacheBackend::pubsub($inner)
+        }
+        fn key_scan(&self) -> ::core::option::Option<&dyn $crate::structures::KeyScan> {
+            let $this = self;
+            $crate::CacheBackend::key_scan($inner)
+        }
     };
 }
 
@@ -189,6 +203,9 @@ pub fn capability_names(backend: &dyn CacheBackend) -> Vec<&'static str> {
         ("local", backend.local().is_some()),
         ("rate_limits", backend.rate_limits().is_some()),
         ("locks", backend.locks().is_some()),
+        ("structures", backend.structures().is_some()),
+        ("pubsub", backend.pubsub().is_some()),
+        ("key_scan", backend.key_scan().is_some()),
     ];
     offered
         .into_iter()

@@ -12,6 +12,7 @@ use bytes::Bytes;
 pub use capabilities::{LocalEntry, LocalValues, RateLimitStore, SharedValue};
 
 use crate::lock::LockStore;
+use crate::structures::{KeyScan, PubSubStore, StructureStore};
 
 use crate::{Error, ErrorKind, Result};
 
@@ -48,8 +49,11 @@ pub enum KeyTtl {
 /// Everything beyond the byte store is a capability object reached through one accessor each,
 /// `None` (the default) where the backend lacks it: [`local`](Self::local) for values kept
 /// decoded in process (the macro runtime's hit path), [`rate_limits`](Self::rate_limits) for
-/// atomic rate-limit decisions, [`locks`](Self::locks) for leases and fences. New capabilities arrive as new accessors with a `None`
-/// default, so existing backends keep compiling. A wrapper that does not change a capability
+/// atomic rate-limit decisions, [`locks`](Self::locks) for leases and fences,
+/// [`structures`](Self::structures) for queues, hashes, sorted sets, sets and counters,
+/// [`pubsub`](Self::pubsub) for channels and [`key_scan`](Self::key_scan) for listing keys.
+/// New capabilities arrive as new accessors with a `None` default, so existing backends keep
+/// compiling. A wrapper that does not change a capability
 /// forwards them all with [`forward_capabilities!`](crate::forward_capabilities), so one it
 /// wraps never loses one silently.
 ///
@@ -184,6 +188,24 @@ pub trait CacheBackend: Send + Sync + 'static {
     /// [`lock`](crate::lock)). `#[cached]` uses them for one execution per key across
     /// processes, `#[locked]` and [`Lock`](crate::lock::Lock) for mutual exclusion.
     fn locks(&self) -> Option<&dyn LockStore> {
+        None
+    }
+
+    /// Queues, hash records, sorted sets, sets, counters with expiry and read-and-delete on
+    /// this backend's keys, if it has them (see [`structures`](crate::structures)).
+    fn structures(&self) -> Option<&dyn StructureStore> {
+        None
+    }
+
+    /// Publish and subscribe on named channels, if the backend has them (see
+    /// [`PubSubStore`]).
+    fn pubsub(&self) -> Option<&dyn PubSubStore> {
+        None
+    }
+
+    /// Incremental listing of the keys matching a glob, if the backend can list them (see
+    /// [`KeyScan`] and [`structures::scan_keys`](crate::structures::scan_keys)).
+    fn key_scan(&self) -> Option<&dyn KeyScan> {
         None
     }
 }

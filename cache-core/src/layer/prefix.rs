@@ -8,6 +8,9 @@ use bytes::Bytes;
 use crate::key::glob_escape;
 use crate::lock::{Acquire, Fill, LockStore, LockToken, Wakeup};
 use crate::rate_limit::{RateLimitDecision, RateLimitPolicy};
+use crate::structures::{
+    KeyScan, Op, PubSubStore, Reply, ScanCursor, ScanPage, StructureStore, Subscription,
+};
 use crate::{
     CacheBackend, KeyBuf, KeyTtl, LocalEntry, LocalValues, RateLimitStore, Result, SharedValue,
 };
@@ -145,6 +148,17 @@ impl<B: CacheBackend> CacheBackend for Prefix<B> {
     fn locks(&self) -> Option<&dyn LockStore> {
         self.inner.locks().map(|_| self as &dyn LockStore)
     }
+    fn structures(&self) -> Option<&dyn StructureStore> {
+        self.inner
+            .structures()
+            .map(|_| self as &dyn StructureStore)
+    }
+    fn pubsub(&self) -> Option<&dyn PubSubStore> {
+        self.inner.pubsub().map(|_| self as &dyn PubSubStore)
+    }
+    fn key_scan(&self) -> Option<&dyn KeyScan> {
+        self.inner.key_scan().map(|_| self as &dyn KeyScan)
+    }
 }
 
 /// Reached only through [`CacheBackend::local`], which offers it only when the inner backend
@@ -237,6 +251,55 @@ impl<B: CacheBackend> LockStore for Prefix<B> {
         self.inner_locks()?
             .supersede(self.key(name).as_str(), value)
             .await
+    }
+}
+
+/// Reached only through [`CacheBackend::structures`], as above.
+#[async_trait]
+impl<B: CacheBackend> StructureStore for Prefix<B> {
+    async fn apply(&self, key: &str, op: Op<'_>) -> Result<Reply> {
+        let structures = self
+            .inner
+            .structures()
+            .ok_or_else(|| unsupported("data structures"))?;
+        structures.apply(self.key(key).as_str(), op).await
+    }
+}
+
+/// Reached only through [`CacheBackend::pubsub`], as above: channels are prefixed like keys,
+/// and the prefix is taken off again on what subscribers receive.
+#[async_trait]
+impl<B: CacheBackend> PubSubStore for Prefix<B> {
+    async fn publish(&self, channel: &str, payload: Bytes) -> Result<u64> {
+        let pubsub = self.inner.pubsub().ok_or_else(|| unsupported("pub/sub"))?;
+        pubsub.publish(self.key(channel).as_str(), payload).await
+    }
+    async fn subscribe(&self, channels: &[&str]) -> Result<Subscription> {
+        let pubsub = self.inner.pubsub().ok_or_else(|| unsupported("pub/sub"))?;
+        let full = self.keys(channels);
+        let subscription = pubsub.subscribe(&as_strs(&full)).await?;
+        let prefix = self.prefix.clone();
+        Ok(subscription.map_channels(move |mut channel| {
+            if channel.starts_with(prefix.as_str()) {
+                channel.drain(..prefix.len());
+            }
+            channel
+        }))
+    }
+}
+
+/// Reached only through [`CacheBackend::key_scan`], as above: the pattern matches within
+/// the prefix, and keys come back without it.
+#[async_trait]
+impl<B: CacheBackend> KeyScan for Prefix<B> {
+    async fn scan(&self, pattern: &str, cursor: ScanCursor, count: usize) -> Result<ScanPage> {
+        let scan = self.inner.key_scan().ok_or_else(|| unsupported("key listing"))?;
+        let full = format!("{}{pattern}", glob_escape(&self.prefix));
+        let mut page = scan.scan(&full, cursor, count).await?;
+        for key in &mut page.keys {
+            key.drain(..self.prefix.len().min(key.len()));
+        }
+        Ok(page)
     }
 }
 
