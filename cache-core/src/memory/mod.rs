@@ -4,8 +4,11 @@ mod builder;
 mod cell_key;
 mod expiry;
 mod locks;
+mod pubsub;
 mod rate_limit;
+mod scan;
 mod store;
+mod structures;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,13 +20,16 @@ pub use builder::MemoryBackendBuilder;
 
 use crate::backend::check_ttl;
 use crate::key::glob_match;
+use crate::lock::Wakeups;
+use crate::structures::{KeyScan, PubSubStore, StructureStore};
 use crate::util::clock::Instant;
 use crate::{
-    CacheBackend, Error, ErrorKind, KeyTtl, LocalEntry, LocalValues, LockStore, RateLimitDecision,
-    RateLimitPolicy, RateLimitStore, Result, SharedValue,
+    CacheBackend, KeyTtl, LocalEntry, LocalValues, LockStore, RateLimitDecision, RateLimitPolicy,
+    RateLimitStore, Result, SharedValue,
 };
 use expiry::ExpiryQueue;
 use locks::Locks;
+use pubsub::Channels;
 use rate_limit::Limiters;
 use store::{Store, StoredKey};
 
@@ -87,8 +93,28 @@ impl quick_cache::Weighter<StoredKey, Entry> for EntryWeighter {
 /// - **Typed fast path.** Values stored by the macro runtime keep their decoded form beside
 ///   their JSON bytes, so an in-process hit is a clone of an `Arc`, never a decode.
 /// - **Capabilities.** [`local`](CacheBackend::local) (decoded values, the macros' hit path),
-///   [`rate_limits`](CacheBackend::rate_limits) and [`locks`](CacheBackend::locks) (leases
-///   and fences in a table apart from the values; waiters are woken by releases).
+///   [`rate_limits`](CacheBackend::rate_limits), [`locks`](CacheBackend::locks) (leases
+///   and fences in a table apart from the values; waiters are woken by releases),
+///   [`structures`](CacheBackend::structures), [`pubsub`](CacheBackend::pubsub) and
+///   [`key_scan`](CacheBackend::key_scan).
+/// - **Data structures.** Queues, hashes, sorted sets and sets live in a sharded table of
+///   their own, which the entry bound never evicts from (a queue does not lose items to the
+///   cache's bound), and share one key space with the values, as in Redis: `exists`, `ttl`,
+///   `expire`, the deletes, [`clear`](CacheBackend::clear), [`len`](Self::len),
+///   [`purge_expired`](Self::purge_expired) and key scans see them; `set` over one replaces
+///   it; an operation of the wrong kind on a key (a set operation on a plain value, `get` or
+///   `increment` of a queue) is [`WrongType`](crate::ErrorKind::WrongType), changing
+///   nothing. Each [`Op`](crate::structures::Op) is atomic on its key (it runs under the
+///   key's locks); a structure left empty is removed; an expired one is invisible at once and
+///   reclaimed on access, as its shard grows, or by `purge_expired`. While no structure
+///   exists, value operations pay one relaxed atomic load for all this, and a hit nothing.
+///   Costs: O(1) per value for queues, hashes and sets; O(log n) per member for sorted-set
+///   writes, O(rank) for a rank and O(start + k) for a range by rank (a `BTreeSet` keeps
+///   no ranks). A pop with a deadline is woken by pushes, never polls.
+/// - **Pub/sub.** Within the process: a tokio `broadcast` channel per channel name, 1024
+///   messages deep; a subscriber that falls further behind skips the oldest with one warning.
+/// - **Key scans.** Whole shards of the values, then the structures, then the limiters, per
+///   page: a key present for the whole scan is listed.
 /// - **Rate limiting.** [`rate_limit`](RateLimitStore::rate_limit) keeps each key's limiter
 ///   state apart from cached values, updated in place under a shard lock, and answers at once
 ///   through [`try_rate_limit`](RateLimitStore::try_rate_limit). Limiter state lasts until the
@@ -123,6 +149,11 @@ struct Inner {
     expiry: ExpiryQueue,
     limiters: Limiters,
     locks: Locks,
+    /// Queues, hashes, sorted sets and sets: never evicted, unlike `store`.
+    structures: structures::Table,
+    /// Who waits in a pop with a deadline, woken by each push.
+    queue_wakeups: Wakeups,
+    channels: Channels,
 }
 
 impl MemoryBackend {
@@ -144,15 +175,18 @@ impl MemoryBackend {
                 expiry: ExpiryQueue::new(expiry_queue_limit),
                 limiters: Limiters::new(max_limiters),
                 locks: Locks::default(),
+                structures: structures::Table::new(),
+                queue_wakeups: Wakeups::default(),
+                channels: Channels::default(),
             }),
         }
     }
 
-    /// How many entries are stored, rate limiters and expired entries not yet reclaimed
-    /// included.
+    /// How many entries are stored, rate limiters, data structures and expired entries not
+    /// yet reclaimed included.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.inner.store.len() + self.inner.limiters.len()
+        self.inner.store.len() + self.inner.limiters.len() + self.inner.structures.len()
     }
 
     /// Whether nothing is stored.
@@ -161,12 +195,15 @@ impl MemoryBackend {
         self.len() == 0
     }
 
-    /// Reclaims every expired entry and rate limiter now. Returns how many were removed.
+    /// Reclaims every expired entry, rate limiter and data structure now. Returns how many
+    /// were removed.
     ///
     /// Writes already reclaim a few expired entries each; call this to bound memory in a
     /// process that stops writing, or before reading [`len`](Self::len).
     pub fn purge_expired(&self) -> usize {
-        self.inner.reap(usize::MAX) + self.inner.limiters.purge_expired()
+        self.inner.reap(usize::MAX)
+            + self.inner.limiters.purge_expired()
+            + self.inner.structures.purge_expired()
     }
 
     /// Runs `read` on the live entry under `key`, if there is one.
@@ -180,10 +217,12 @@ impl MemoryBackend {
             .flatten()
     }
 
-    /// Removes the value and the rate limiter under `key`. Returns whether either was live.
+    /// Removes the value, the structure and the rate limiter under `key`. Returns whether
+    /// any was live.
     fn remove(&self, key: &str, now: Instant) -> bool {
         let value = self.remove_value(key, now);
-        self.inner.limiters.remove(key) | value
+        let structure = self.inner.structures.remove(key);
+        self.inner.limiters.remove(key) | value | structure
     }
 
     fn remove_value(&self, key: &str, now: Instant) -> bool {
@@ -201,9 +240,16 @@ impl MemoryBackend {
             .decide(key, policy, cost, || self.live(key, |_| ()).is_some())
     }
 
+    /// Stores `entry` under `key`, replacing the value or structure there (Redis `SET`).
     fn insert(&self, key: &str, entry: Entry) {
         let expires_at = entry.expires_at;
-        self.inner.store.insert(key, entry);
+        self.inner.store.update(key, |_| {
+            // Under the value shard's write lock, so no structure op on the key interleaves.
+            if self.inner.structures.in_use() {
+                self.inner.structures.remove(key);
+            }
+            (Some(entry), ())
+        });
         self.queue(key, expires_at);
         self.inner.reap(REAP_PER_WRITE);
     }
@@ -266,22 +312,16 @@ impl std::fmt::Debug for MemoryBackend {
     }
 }
 
-fn parse_integer(bytes: &[u8]) -> Result<i64> {
-    std::str::from_utf8(bytes)
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotAnInteger,
-                "the stored value is not a 64-bit integer",
-            )
-        })
-}
-
 #[async_trait]
 impl CacheBackend for MemoryBackend {
     async fn get(&self, key: &str) -> Result<Option<Bytes>> {
-        Ok(self.live(key, |entry| entry.bytes.clone()))
+        match self.live(key, |entry| entry.bytes.clone()) {
+            Some(bytes) => Ok(Some(bytes)),
+            None => {
+                self.refuse_structure(key)?;
+                Ok(None)
+            }
+        }
     }
 
     async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<()> {
@@ -294,6 +334,7 @@ impl CacheBackend for MemoryBackend {
         check_ttl(ttl)?;
         self.update(key, |current| match current {
             Some(_) => Ok((None, false)),
+            None if self.inner.structures.kind(key).is_some() => Ok((None, false)),
             None => Ok((Some(Entry::new(value, None, ttl)), true)),
         })
     }
@@ -308,12 +349,17 @@ impl CacheBackend for MemoryBackend {
     }
 
     async fn exists(&self, key: &str) -> Result<bool> {
-        Ok(self.live(key, |_| ()).is_some() || self.inner.limiters.ttl(key).is_some())
+        Ok(self.live(key, |_| ()).is_some()
+            || self.inner.structures.kind(key).is_some()
+            || self.inner.limiters.ttl(key).is_some())
     }
 
     async fn ttl(&self, key: &str) -> Result<KeyTtl> {
         let now = Instant::now();
-        Ok(match self.live(key, |entry| entry.expires_at) {
+        let expires_at = self
+            .live(key, |entry| entry.expires_at)
+            .or_else(|| self.inner.structures.read(key, |slot| slot.expires_at()));
+        Ok(match expires_at {
             None => self
                 .inner
                 .limiters
@@ -328,7 +374,7 @@ impl CacheBackend for MemoryBackend {
         check_ttl(Some(ttl))?;
         let at = Instant::now() + ttl;
         self.update(key, |current| match current {
-            None => Ok((None, false)),
+            None => Ok((None, self.inner.structures.expire(key, at))),
             Some(entry) => Ok((
                 Some(Entry {
                     bytes: entry.bytes.clone(),
@@ -341,24 +387,7 @@ impl CacheBackend for MemoryBackend {
     }
 
     async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
-        self.update(key, |current| {
-            let (old, expires_at) = match current {
-                Some(entry) => (parse_integer(&entry.bytes)?, entry.expires_at),
-                None => (0, None),
-            };
-            let new = old.checked_add(delta).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotAnInteger,
-                    "increment would overflow a 64-bit integer",
-                )
-            })?;
-            let entry = Entry {
-                bytes: Bytes::from(new.to_string()),
-                shared: None,
-                expires_at,
-            };
-            Ok((Some(entry), new))
-        })
+        self.add_to(key, delta, None)
     }
 
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
@@ -382,7 +411,8 @@ impl CacheBackend for MemoryBackend {
             .inner
             .store
             .remove_where(|key| glob_match(pattern, key), |entry| entry.is_live(now));
-        Ok((values + self.inner.limiters.remove_matching(pattern)) as u64)
+        let structures = self.inner.structures.remove_matching(pattern);
+        Ok((values + structures + self.inner.limiters.remove_matching(pattern)) as u64)
     }
 
     async fn clear(&self) -> Result<()> {
@@ -390,6 +420,7 @@ impl CacheBackend for MemoryBackend {
         self.inner.expiry.clear();
         self.inner.limiters.clear();
         self.inner.locks.clear();
+        self.inner.structures.clear();
         Ok(())
     }
 
@@ -406,6 +437,18 @@ impl CacheBackend for MemoryBackend {
     }
 
     fn locks(&self) -> Option<&dyn LockStore> {
+        Some(self)
+    }
+
+    fn structures(&self) -> Option<&dyn StructureStore> {
+        Some(self)
+    }
+
+    fn pubsub(&self) -> Option<&dyn PubSubStore> {
+        Some(self)
+    }
+
+    fn key_scan(&self) -> Option<&dyn KeyScan> {
         Some(self)
     }
 }
