@@ -1,3 +1,4 @@
+#![allow(clippy::panic)] // a reply of the wrong shape is a failed test
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,10 @@ fn b(text: &str) -> Bytes {
 }
 
 async fn apply(memory: &MemoryBackend, key: &str, op: Op<'_>) -> Reply {
-    memory.apply(key, op).await.expect(op.name())
+    match memory.apply(key, op).await {
+        Ok(reply) => reply,
+        Err(error) => panic!("{} on `{key}` failed: {error}", op.name()),
+    }
 }
 
 async fn refused(memory: &MemoryBackend, key: &str, op: Op<'_>) -> ErrorKind {
