@@ -1006,7 +1006,7 @@ pub async fn key_space_shared(backend: impl CacheBackend) {
     )
     .await;
     backend
-        .set("over", bytes("plain"), None)
+        .set("over", bytes("plain"), Some(SHORT_TTL))
         .await
         .expect("set over a queue");
     assert_eq!(
@@ -1018,6 +1018,12 @@ pub async fn key_space_shared(backend: impl CacheBackend) {
         ErrorKind::WrongType,
         "the queue was replaced by a plain value"
     );
+    tokio::time::sleep(SHORT_TTL * 2).await;
+    assert!(
+        !backend.exists("over").await.expect("exists"),
+        "the queue that a plain value replaced came back when the value expired"
+    );
+    assert_eq!(count(store, "over", Op::QueueLen).await, 0);
     run(
         store,
         "taken",
