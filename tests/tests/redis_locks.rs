@@ -57,7 +57,10 @@ fn the_redis_backend_offers_rate_limits_and_locks() {
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let backend = runtime.block_on(server.backend(&unique_prefix("capabilities")));
-    assert_eq!(capability_names(&backend), ["rate_limits", "locks"]);
+    assert_eq!(
+        capability_names(&backend),
+        ["rate_limits", "locks", "structures", "pubsub", "key_scan"]
+    );
 }
 
 // ------------------------------------------------------------------ one holder of many
