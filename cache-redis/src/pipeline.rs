@@ -314,14 +314,12 @@ impl RedisPipeline {
 
     async fn send_to_cluster(&self) -> Result<Vec<Value>> {
         let atomic = self.pipe.is_transaction();
-        if atomic {
-            if let Some(keys) = self.check_slots(&self.commands) {
-                return Err(cross_slot(
-                    "a transaction",
-                    &keys,
-                    self.backend.config().prefix(),
-                ));
-            }
+        if atomic && let Some(keys) = self.check_slots(&self.commands) {
+            return Err(cross_slot(
+                "a transaction",
+                &keys,
+                self.backend.config().prefix(),
+            ));
         }
         for (index, command) in self.commands.iter().enumerate() {
             if let Some(keys) = self.check_slots([command]) {

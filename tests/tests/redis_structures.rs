@@ -346,7 +346,7 @@ async fn every_family(backend: RedisBackend) {
         s.apply(
             "s",
             Op::SetRemove {
-                members: &[a.clone()]
+                members: std::slice::from_ref(&a)
             }
         )
         .await

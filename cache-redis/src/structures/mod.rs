@@ -375,6 +375,8 @@ fn blpop_timeout(wait: Duration) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]

@@ -92,9 +92,12 @@ pub(super) fn scored(value: Value) -> Option<Vec<(Bytes, f64)>> {
         .collect()
 }
 
+/// A hash's fields and their values.
+pub(super) type Fields = Vec<(String, Bytes)>;
+
 /// Fields and values (`HGETALL`). `Err` names the field that is not UTF-8 (a hash written by
 /// another client can hold any bytes; this API's fields are text).
-pub(super) fn fields(value: Value) -> Option<std::result::Result<Vec<(String, Bytes)>, Vec<u8>>> {
+pub(super) fn fields(value: Value) -> Option<std::result::Result<Fields, Vec<u8>>> {
     let mut fields = Vec::new();
     for (field, value) in pairs(value)? {
         let Value::BulkString(field) = field else {
@@ -110,6 +113,8 @@ pub(super) fn fields(value: Value) -> Option<std::result::Result<Vec<(String, By
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     fn round_trip(score: f64) -> f64 {
