@@ -545,11 +545,22 @@ impl RedisBackend {
         cmd: &Cmd,
         route: RoutingInfo,
     ) -> Result<T> {
+        self.query_routed_with(op, true, cmd, route).await
+    }
+
+    /// [`query_routed`](Self::query_routed), retried only if `idempotent`.
+    pub(crate) async fn query_routed_with<T: FromRedisValue>(
+        &self,
+        op: &'static str,
+        idempotent: bool,
+        cmd: &Cmd,
+        route: RoutingInfo,
+    ) -> Result<T> {
         let Some(cluster) = self.connection.as_cluster() else {
-            return self.query(op, true, cmd).await;
+            return self.query(op, idempotent, cmd).await;
         };
         let value = self
-            .run(op, true, |_| {
+            .run(op, idempotent, |_| {
                 let mut cluster = cluster.clone();
                 let cmd = cmd.clone();
                 let route = route.clone();

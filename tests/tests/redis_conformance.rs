@@ -14,7 +14,7 @@ use cache_tests::redis_harness::{shared_cluster, shared_server, unique_prefix};
 macro_rules! redis_conformance {
     ($suite:ident, $make:expr; $($check:ident),* $(,)?) => {
         #[allow(dead_code)]
-        const CHECKS: &[&str] = &[$(stringify!($check)),*];
+        pub(super) const CHECKS: &[&str] = &[$(stringify!($check)),*];
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $check() {

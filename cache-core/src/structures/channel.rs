@@ -109,7 +109,7 @@ impl<T: Serialize + DeserializeOwned> Channel<T> {
     }
 
     /// Sends `message` to every current subscriber. Returns how many received it (on a Redis
-    /// Cluster, those connected to the node that took it).
+    /// Cluster, see [`PubSubStore::publish`]).
     ///
     /// # Errors
     ///

@@ -125,7 +125,8 @@ impl<F> Unpin for Renamed<F> {}
 #[async_trait]
 pub trait PubSubStore: Send + Sync {
     /// Sends `payload` to every current subscriber of `channel`. Returns how many received
-    /// it (on a Redis Cluster: how many on the node that took the message).
+    /// it (on a Redis Cluster: the subscribers of the node that took it, which the Redis
+    /// backend makes the node its own subscriptions use).
     async fn publish(&self, channel: &str, payload: Bytes) -> Result<u64>;
 
     /// Subscribes to `channels`. Once this returns, every message published on them reaches

@@ -7,7 +7,8 @@ use cache_core::structures::{Message, PubSubStore, Subscription};
 use cache_core::{Error, ErrorKind, Result};
 use futures_util::StreamExt as _;
 
-use crate::backend::RedisBackend;
+use crate::backend::{RedisBackend, by_address};
+use crate::config::Topology;
 use crate::error::from_redis;
 
 /// Channels are prefixed like keys: `publish("orders", ..)` on a backend with prefix `app:`
@@ -15,10 +16,14 @@ use crate::error::from_redis;
 /// and `redis-cli SUBSCRIBE app:orders` hears what the backend publishes.
 ///
 /// - **`publish`** goes through the shared connection and is not retried (a retry could
-///   deliver twice). It replies how many subscribers received it; on a Cluster, how many on
-///   the node that took it.
+///   deliver twice). It replies how many subscribers received it. On a Cluster it is sent
+///   to the first seed node that answers, where this library's subscriptions listen, so the
+///   count covers every subscriber made by backends with the same seed list; clients
+///   subscribed on other nodes receive the message too (the cluster bus broadcasts it) but
+///   are not counted.
 /// - **`subscribe`** opens a pub/sub connection of its own (see [`RedisBackend::pubsub`]: on a
-///   Cluster to any one node, since classic pub/sub is broadcast over the cluster bus) and
+///   Cluster to the first seed node that answers, since classic pub/sub is broadcast over
+///   the cluster bus) and
 ///   returns once Redis confirmed every channel, so a message published after that reaches
 ///   it. Messages come with the prefix removed from their channel.
 /// - **Delivery is at most once**, as in Redis: the subscription's stream ends when its
@@ -30,9 +35,11 @@ impl PubSubStore for RedisBackend {
     async fn publish(&self, channel: &str, payload: Bytes) -> Result<u64> {
         let mut cmd = redis::cmd("PUBLISH");
         cmd.arg(self.key_arg(channel)).arg(&payload[..]);
-        self.query("publish", false, &cmd)
-            .await
-            .map_err(|error| on_channel(channel, error))
+        let published = match &self.config().topology {
+            Topology::Cluster { nodes } => self.publish_on_seed(nodes, &cmd).await,
+            _ => self.query("publish", false, &cmd).await,
+        };
+        published.map_err(|error| on_channel(channel, error))
     }
 
     async fn subscribe(&self, channels: &[&str]) -> Result<Subscription> {
@@ -63,6 +70,34 @@ impl PubSubStore for RedisBackend {
             Message::new(channel, Bytes::copy_from_slice(message.get_payload_bytes()))
         });
         Ok(Subscription::new(messages))
+    }
+}
+
+impl RedisBackend {
+    /// `PUBLISH` on the first seed node that answers: the node [`RedisBackend::pubsub`]
+    /// subscribes on, so that every process configured with the same seeds publishes where
+    /// its subscribers listen and the reply counts all of them. (Classic pub/sub reaches
+    /// subscribers on every node over the cluster bus either way; only the count is
+    /// per node.)
+    async fn publish_on_seed(&self, nodes: &[String], cmd: &redis::Cmd) -> Result<u64> {
+        let mut last_error = Error::new(ErrorKind::Config, "a Cluster without nodes");
+        for node in nodes {
+            let Some((host, port)) = node.rsplit_once(':') else {
+                continue;
+            };
+            let Ok(port) = port.parse() else { continue };
+            match self
+                .query_routed_with("publish", false, cmd, by_address(host, port))
+                .await
+            {
+                Err(error) if error.kind() == ErrorKind::Connection => {
+                    tracing::debug!(%error, node, "publish: seed node unreachable, trying the next");
+                    last_error = error;
+                }
+                published => return published,
+            }
+        }
+        Err(last_error)
     }
 }
 
