@@ -149,9 +149,7 @@ impl<B: CacheBackend> CacheBackend for Prefix<B> {
         self.inner.locks().map(|_| self as &dyn LockStore)
     }
     fn structures(&self) -> Option<&dyn StructureStore> {
-        self.inner
-            .structures()
-            .map(|_| self as &dyn StructureStore)
+        self.inner.structures().map(|_| self as &dyn StructureStore)
     }
     fn pubsub(&self) -> Option<&dyn PubSubStore> {
         self.inner.pubsub().map(|_| self as &dyn PubSubStore)
@@ -293,7 +291,10 @@ impl<B: CacheBackend> PubSubStore for Prefix<B> {
 #[async_trait]
 impl<B: CacheBackend> KeyScan for Prefix<B> {
     async fn scan(&self, pattern: &str, cursor: ScanCursor, count: usize) -> Result<ScanPage> {
-        let scan = self.inner.key_scan().ok_or_else(|| unsupported("key listing"))?;
+        let scan = self
+            .inner
+            .key_scan()
+            .ok_or_else(|| unsupported("key listing"))?;
         let full = format!("{}{pattern}", glob_escape(&self.prefix));
         let mut page = scan.scan(&full, cursor, count).await?;
         for key in &mut page.keys {

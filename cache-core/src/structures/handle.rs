@@ -88,7 +88,10 @@ impl Handle {
         serde_json::to_vec(value).map(Bytes::from).map_err(|error| {
             Error::new(
                 ErrorKind::Codec,
-                format!("a value for `{}` does not encode as JSON: {error}", self.key),
+                format!(
+                    "a value for `{}` does not encode as JSON: {error}",
+                    self.key
+                ),
             )
             .with_source(error)
         })

@@ -93,7 +93,10 @@ impl KeyScanner {
         let scan: &dyn KeyScan = self.backend.key_scan().ok_or_else(|| {
             Error::new(
                 ErrorKind::Unsupported,
-                format!("the backend cannot list keys (scanning for `{}`)", self.pattern),
+                format!(
+                    "the backend cannot list keys (scanning for `{}`)",
+                    self.pattern
+                ),
             )
         })?;
         let timeout = self.timeout.unwrap_or_else(settings::default_timeout);
