@@ -13,6 +13,13 @@ mod prefixed {
 fn the_memory_backend_offers_every_capability() {
     assert_eq!(
         cache_core::capability_names(&cache_core::MemoryBackend::new()),
-        ["local", "rate_limits", "locks"]
+        [
+            "local",
+            "rate_limits",
+            "locks",
+            "structures",
+            "pubsub",
+            "key_scan"
+        ]
     );
 }

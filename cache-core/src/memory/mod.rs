@@ -4,8 +4,11 @@ mod builder;
 mod cell_key;
 mod expiry;
 mod locks;
+mod pubsub;
 mod rate_limit;
+mod scan;
 mod store;
+mod structures;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,13 +20,16 @@ pub use builder::MemoryBackendBuilder;
 
 use crate::backend::check_ttl;
 use crate::key::glob_match;
+use crate::lock::Wakeups;
+use crate::structures::{KeyScan, PubSubStore, StructureStore};
 use crate::util::clock::Instant;
 use crate::{
-    CacheBackend, Error, ErrorKind, KeyTtl, LocalEntry, LocalValues, LockStore, RateLimitDecision,
-    RateLimitPolicy, RateLimitStore, Result, SharedValue,
+    CacheBackend, KeyTtl, LocalEntry, LocalValues, LockStore, RateLimitDecision, RateLimitPolicy,
+    RateLimitStore, Result, SharedValue,
 };
 use expiry::ExpiryQueue;
 use locks::Locks;
+use pubsub::Channels;
 use rate_limit::Limiters;
 use store::{Store, StoredKey};
 
@@ -123,6 +129,11 @@ struct Inner {
     expiry: ExpiryQueue,
     limiters: Limiters,
     locks: Locks,
+    /// Queues, hashes, sorted sets and sets: never evicted, unlike `store`.
+    structures: structures::Table,
+    /// Who waits in a pop with a deadline, woken by each push.
+    queue_wakeups: Wakeups,
+    channels: Channels,
 }
 
 impl MemoryBackend {
@@ -144,15 +155,18 @@ impl MemoryBackend {
                 expiry: ExpiryQueue::new(expiry_queue_limit),
                 limiters: Limiters::new(max_limiters),
                 locks: Locks::default(),
+                structures: structures::Table::new(),
+                queue_wakeups: Wakeups::default(),
+                channels: Channels::default(),
             }),
         }
     }
 
-    /// How many entries are stored, rate limiters and expired entries not yet reclaimed
-    /// included.
+    /// How many entries are stored, rate limiters, data structures and expired entries not
+    /// yet reclaimed included.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.inner.store.len() + self.inner.limiters.len()
+        self.inner.store.len() + self.inner.limiters.len() + self.inner.structures.len()
     }
 
     /// Whether nothing is stored.
@@ -161,12 +175,15 @@ impl MemoryBackend {
         self.len() == 0
     }
 
-    /// Reclaims every expired entry and rate limiter now. Returns how many were removed.
+    /// Reclaims every expired entry, rate limiter and data structure now. Returns how many
+    /// were removed.
     ///
     /// Writes already reclaim a few expired entries each; call this to bound memory in a
     /// process that stops writing, or before reading [`len`](Self::len).
     pub fn purge_expired(&self) -> usize {
-        self.inner.reap(usize::MAX) + self.inner.limiters.purge_expired()
+        self.inner.reap(usize::MAX)
+            + self.inner.limiters.purge_expired()
+            + self.inner.structures.purge_expired()
     }
 
     /// Runs `read` on the live entry under `key`, if there is one.
@@ -180,10 +197,12 @@ impl MemoryBackend {
             .flatten()
     }
 
-    /// Removes the value and the rate limiter under `key`. Returns whether either was live.
+    /// Removes the value, the structure and the rate limiter under `key`. Returns whether
+    /// any was live.
     fn remove(&self, key: &str, now: Instant) -> bool {
         let value = self.remove_value(key, now);
-        self.inner.limiters.remove(key) | value
+        let structure = self.inner.structures.remove(key);
+        self.inner.limiters.remove(key) | value | structure
     }
 
     fn remove_value(&self, key: &str, now: Instant) -> bool {
@@ -201,9 +220,16 @@ impl MemoryBackend {
             .decide(key, policy, cost, || self.live(key, |_| ()).is_some())
     }
 
+    /// Stores `entry` under `key`, replacing the value or structure there (Redis `SET`).
     fn insert(&self, key: &str, entry: Entry) {
         let expires_at = entry.expires_at;
-        self.inner.store.insert(key, entry);
+        self.inner.store.update(key, |_| {
+            // Under the value shard's write lock, so no structure op on the key interleaves.
+            if self.inner.structures.in_use() {
+                self.inner.structures.remove(key);
+            }
+            (Some(entry), ())
+        });
         self.queue(key, expires_at);
         self.inner.reap(REAP_PER_WRITE);
     }
@@ -266,22 +292,16 @@ impl std::fmt::Debug for MemoryBackend {
     }
 }
 
-fn parse_integer(bytes: &[u8]) -> Result<i64> {
-    std::str::from_utf8(bytes)
-        .ok()
-        .and_then(|text| text.parse().ok())
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotAnInteger,
-                "the stored value is not a 64-bit integer",
-            )
-        })
-}
-
 #[async_trait]
 impl CacheBackend for MemoryBackend {
     async fn get(&self, key: &str) -> Result<Option<Bytes>> {
-        Ok(self.live(key, |entry| entry.bytes.clone()))
+        match self.live(key, |entry| entry.bytes.clone()) {
+            Some(bytes) => Ok(Some(bytes)),
+            None => {
+                self.refuse_structure(key)?;
+                Ok(None)
+            }
+        }
     }
 
     async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<()> {
@@ -294,6 +314,7 @@ impl CacheBackend for MemoryBackend {
         check_ttl(ttl)?;
         self.update(key, |current| match current {
             Some(_) => Ok((None, false)),
+            None if self.inner.structures.kind(key).is_some() => Ok((None, false)),
             None => Ok((Some(Entry::new(value, None, ttl)), true)),
         })
     }
@@ -308,12 +329,17 @@ impl CacheBackend for MemoryBackend {
     }
 
     async fn exists(&self, key: &str) -> Result<bool> {
-        Ok(self.live(key, |_| ()).is_some() || self.inner.limiters.ttl(key).is_some())
+        Ok(self.live(key, |_| ()).is_some()
+            || self.inner.structures.kind(key).is_some()
+            || self.inner.limiters.ttl(key).is_some())
     }
 
     async fn ttl(&self, key: &str) -> Result<KeyTtl> {
         let now = Instant::now();
-        Ok(match self.live(key, |entry| entry.expires_at) {
+        let expires_at = self
+            .live(key, |entry| entry.expires_at)
+            .or_else(|| self.inner.structures.read(key, |slot| slot.expires_at()));
+        Ok(match expires_at {
             None => self
                 .inner
                 .limiters
@@ -328,7 +354,7 @@ impl CacheBackend for MemoryBackend {
         check_ttl(Some(ttl))?;
         let at = Instant::now() + ttl;
         self.update(key, |current| match current {
-            None => Ok((None, false)),
+            None => Ok((None, self.inner.structures.expire(key, at))),
             Some(entry) => Ok((
                 Some(Entry {
                     bytes: entry.bytes.clone(),
@@ -341,24 +367,7 @@ impl CacheBackend for MemoryBackend {
     }
 
     async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
-        self.update(key, |current| {
-            let (old, expires_at) = match current {
-                Some(entry) => (parse_integer(&entry.bytes)?, entry.expires_at),
-                None => (0, None),
-            };
-            let new = old.checked_add(delta).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotAnInteger,
-                    "increment would overflow a 64-bit integer",
-                )
-            })?;
-            let entry = Entry {
-                bytes: Bytes::from(new.to_string()),
-                shared: None,
-                expires_at,
-            };
-            Ok((Some(entry), new))
-        })
+        self.add_to(key, delta, None)
     }
 
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
@@ -382,7 +391,8 @@ impl CacheBackend for MemoryBackend {
             .inner
             .store
             .remove_where(|key| glob_match(pattern, key), |entry| entry.is_live(now));
-        Ok((values + self.inner.limiters.remove_matching(pattern)) as u64)
+        let structures = self.inner.structures.remove_matching(pattern);
+        Ok((values + structures + self.inner.limiters.remove_matching(pattern)) as u64)
     }
 
     async fn clear(&self) -> Result<()> {
@@ -390,6 +400,7 @@ impl CacheBackend for MemoryBackend {
         self.inner.expiry.clear();
         self.inner.limiters.clear();
         self.inner.locks.clear();
+        self.inner.structures.clear();
         Ok(())
     }
 
@@ -406,6 +417,18 @@ impl CacheBackend for MemoryBackend {
     }
 
     fn locks(&self) -> Option<&dyn LockStore> {
+        Some(self)
+    }
+
+    fn structures(&self) -> Option<&dyn StructureStore> {
+        Some(self)
+    }
+
+    fn pubsub(&self) -> Option<&dyn PubSubStore> {
+        Some(self)
+    }
+
+    fn key_scan(&self) -> Option<&dyn KeyScan> {
         Some(self)
     }
 }

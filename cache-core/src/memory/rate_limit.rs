@@ -361,6 +361,31 @@ impl Limiters {
         self.each_shard(|cells| cells.table.clear());
     }
 
+    /// How many shards [`visit_shard`](Self::visit_shard) walks.
+    pub(super) fn shard_count(&self) -> usize {
+        SHARDS
+    }
+
+    /// Hands the key of every live limiter of shard `index` to `visit`. Returns how many cells
+    /// it examined.
+    pub(super) fn visit_shard(&self, index: usize, mut visit: impl FnMut(&str)) -> usize {
+        let Some(shard) = self
+            .shards
+            .get(index)
+            .filter(|_| self.used.load(Ordering::Relaxed))
+        else {
+            return 0;
+        };
+        let now_us = clock::micros();
+        let cells = lock(&shard.0);
+        for cell in &cells.table {
+            if cell.expires_us > now_us {
+                visit(&cell.key.to_text());
+            }
+        }
+        cells.table.len()
+    }
+
     fn each_shard(&self, mut visit: impl FnMut(&mut Cells)) {
         if !self.used.load(Ordering::Relaxed) {
             return;

@@ -173,9 +173,11 @@ impl Store {
         read_lock(self.shard(probe)).peek(&probe).map(read)
     }
 
-    /// Stores `entry` under `key`, replacing what was there.
-    pub(super) fn insert(&self, key: &str, entry: Entry) {
-        self.update(key, |_| (Some(entry), ()));
+    /// Runs `hold` on the entry under `key` (if any) with the shard locked for reading, so
+    /// that no write to the key lands meanwhile; does not mark the entry as used.
+    pub(super) fn hold<R>(&self, key: &str, hold: impl FnOnce(Option<&Entry>) -> R) -> R {
+        let probe = self.probe(key);
+        hold(read_lock(self.shard(probe)).peek(&probe))
     }
 
     /// Runs `update` on the entry under `key` (if any) with the shard locked for writing, and
@@ -205,11 +207,20 @@ impl Store {
         removed.map(|(_, entry)| entry)
     }
 
-    /// Removes the entry under `key` if `condition` holds for it. Returns whether it did.
-    pub(super) fn remove_if(&self, key: &str, condition: impl FnOnce(&Entry) -> bool) -> bool {
+    /// Removes and returns the entry under `key` if `condition` holds for it.
+    pub(super) fn take_if(
+        &self,
+        key: &str,
+        condition: impl FnOnce(&Entry) -> bool,
+    ) -> Option<Entry> {
         let probe = self.probe(key);
         let removed = write_lock(self.shard(probe)).remove_if(&probe, condition);
-        removed.is_some()
+        removed.map(|(_, entry)| entry)
+    }
+
+    /// Removes the entry under `key` if `condition` holds for it. Returns whether it did.
+    pub(super) fn remove_if(&self, key: &str, condition: impl FnOnce(&Entry) -> bool) -> bool {
+        self.take_if(key, condition).is_some()
     }
 
     /// Removes every entry `select` picks, one shard at a time. Returns how many of those
@@ -230,6 +241,24 @@ impl Store {
             });
         }
         removed.get()
+    }
+
+    /// How many shards [`visit_shard`](Self::visit_shard) walks.
+    pub(super) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Hands every key of shard `index` and its entry to `visit`, under the shard's read
+    /// lock. Returns how many entries it examined.
+    pub(super) fn visit_shard(&self, index: usize, mut visit: impl FnMut(&str, &Entry)) -> usize {
+        let Some(shard) = self.shards.get(index) else {
+            return 0;
+        };
+        let map = read_lock(&shard.0);
+        for (key, entry) in map.iter() {
+            visit(key.as_str(), entry);
+        }
+        map.len()
     }
 
     pub(super) fn len(&self) -> usize {
