@@ -186,3 +186,132 @@ impl SessionStore for TowerSessionStore {
             .map_err(store_error)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use time::Duration as Span;
+
+    use super::*;
+    use crate::{CacheBackend, MemoryBackend};
+
+    fn record(id: i128, minutes: i64) -> Record {
+        Record {
+            id: Id(id),
+            data: [("n".to_owned(), serde_json::json!(1))].into(),
+            expiry_date: OffsetDateTime::now_utc() + Span::minutes(minutes),
+        }
+    }
+
+    fn key(id: i128) -> String {
+        format!("session:{}", Id(id))
+    }
+
+    #[tokio::test]
+    async fn create_save_load_delete() {
+        let memory = MemoryBackend::new();
+        let store = TowerSessionStore::new(memory.clone());
+        let mut created = record(7, 10);
+        store.create(&mut created).await.expect("create");
+        assert_eq!(created.id, Id(7));
+        assert_eq!(
+            store.load(&Id(7)).await.expect("load"),
+            Some(created.clone())
+        );
+        let ttl = memory.ttl(&key(7)).await.expect("ttl");
+        assert!(
+            matches!(ttl, crate::KeyTtl::ExpiresIn(left) if left > Duration::from_secs(590)),
+            "{ttl:?}"
+        );
+
+        let mut changed = created.clone();
+        changed.data.insert("n".into(), serde_json::json!(2));
+        store.save(&changed).await.expect("save");
+        assert_eq!(
+            store.load(&Id(7)).await.expect("load"),
+            Some(changed.clone())
+        );
+
+        store.delete(&Id(7)).await.expect("delete");
+        assert_eq!(store.load(&Id(7)).await.expect("load"), None);
+        let error = store.save(&changed).await.expect_err("never resurrects");
+        assert!(matches!(error, session_store::Error::Backend(_)), "{error}");
+        assert!(!error.to_string().contains(&Id(7).to_string()), "{error}");
+        assert!(!memory.exists(&key(7)).await.expect("exists"));
+    }
+
+    #[tokio::test]
+    async fn a_colliding_create_draws_a_new_id() {
+        let store = TowerSessionStore::new(MemoryBackend::new());
+        let mut first = record(1, 10);
+        store.create(&mut first).await.expect("create");
+        let mut second = record(1, 10);
+        second
+            .data
+            .insert("who".into(), serde_json::json!("second"));
+        store.create(&mut second).await.expect("create");
+        assert_ne!(second.id, Id(1));
+        assert_eq!(store.load(&Id(1)).await.expect("load"), Some(first));
+        assert_eq!(
+            store.load(&second.id).await.expect("load"),
+            Some(second.clone())
+        );
+    }
+
+    #[tokio::test]
+    async fn past_expiry_dates_store_nothing_and_load_nothing() {
+        let memory = MemoryBackend::new();
+        let store = TowerSessionStore::new(memory.clone());
+        let mut expired = record(3, -1);
+        store.create(&mut expired).await.expect("create");
+        assert!(!memory.exists(&key(3)).await.expect("exists"));
+
+        let mut live = record(4, 10);
+        store.create(&mut live).await.expect("create");
+        live.expiry_date = OffsetDateTime::now_utc() - Span::seconds(1);
+        store.save(&live).await.expect("save");
+        assert!(
+            !memory.exists(&key(4)).await.expect("exists"),
+            "ended on save"
+        );
+
+        // A record past its date under a key that is still there (clocks apart) is not loaded.
+        let stale = serde_json::to_vec(&record(5, -1)).expect("encode");
+        memory
+            .set(&key(5), Bytes::from(stale), None)
+            .await
+            .expect("set");
+        assert_eq!(store.load(&Id(5)).await.expect("load"), None);
+    }
+
+    #[tokio::test]
+    async fn bad_bytes_are_decode_errors_without_the_id() {
+        let memory = MemoryBackend::new();
+        let store = TowerSessionStore::new(memory.clone());
+        memory
+            .set(&key(8), Bytes::from_static(b"{\"not\":\"a record\"}"), None)
+            .await
+            .expect("set");
+        let error = store.load(&Id(8)).await.expect_err("bad bytes");
+        assert!(matches!(error, session_store::Error::Decode(_)), "{error}");
+        assert!(error.to_string().contains("session:<id>"), "{error}");
+        assert!(!error.to_string().contains(&Id(8).to_string()), "{error}");
+
+        let other = serde_json::to_vec(&record(9, 10)).expect("encode");
+        memory
+            .set(&key(8), Bytes::from(other), None)
+            .await
+            .expect("set");
+        let error = store
+            .load(&Id(8))
+            .await
+            .expect_err("another session's record");
+        assert!(matches!(error, session_store::Error::Decode(_)), "{error}");
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let store = TowerSessionStore::new(MemoryBackend::new());
+        assert!(format!("{store:?}").starts_with("TowerSessionStore { namespace: \"session:\""));
+    }
+}
