@@ -53,12 +53,23 @@ struct Fixture {
 
 impl Fixture {
     async fn ours(&self) -> User {
-        self.sessions.load(&self.id).await.unwrap().expect("live")
+        self.sessions
+            .load(&self.id)
+            .await
+            .expect("load")
+            .expect("live")
     }
 
     async fn raw(&self) -> User {
-        let bytes = self.memory.get(&self.key).await.unwrap().expect("stored");
-        serde_json::from_slice::<Record>(&bytes).unwrap().data
+        let bytes = self
+            .memory
+            .get(&self.key)
+            .await
+            .expect("get")
+            .expect("stored");
+        serde_json::from_slice::<Record>(&bytes)
+            .expect("decode")
+            .data
     }
 }
 
@@ -66,7 +77,10 @@ fn fixture(rt: &tokio::runtime::Runtime) -> Fixture {
     rt.block_on(async {
         let memory = MemoryBackend::new();
         let sessions: Sessions<User> = Sessions::new(memory.clone()).ttl(Duration::from_secs(3600));
-        let id = sessions.create(Some("u-7"), &load_user(7)).await.unwrap();
+        let id = sessions
+            .create(Some("u-7"), &load_user(7))
+            .await
+            .expect("create");
         let key = format!("session:{}", id.expose());
         let fx = Fixture {
             memory,

@@ -1,6 +1,7 @@
 //! [`SessionId`]: the secret that names a session.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
 use crate::util::random::{HEX128_LEN, constant_time_eq, hex128, is_hex128};
@@ -23,7 +24,7 @@ use crate::{Error, ErrorKind, Result};
 /// assert!("not an id".parse::<SessionId>().is_err());
 /// # Ok::<(), cache_core::Error>(())
 /// ```
-#[derive(Clone, Copy, Hash)]
+#[derive(Clone, Copy)]
 pub struct SessionId([u8; HEX128_LEN]);
 
 impl SessionId {
@@ -82,6 +83,12 @@ impl PartialEq for SessionId {
 }
 
 impl Eq for SessionId {}
+
+impl Hash for SessionId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
