@@ -21,6 +21,7 @@ use std::time::Duration;
 use cache_core::layer::Prefix;
 use cache_core::lock::{Acquire, Fill, LockToken};
 use cache_core::rate_limit::RateLimitPolicy;
+use cache_core::structures::{Op, Reply, ScanCursor};
 use cache_core::{Bytes, CacheBackend, ErrorKind, KeyBuf, KeyTtl, LockStore, capability_names};
 
 /// The TTL used by expiry checks: long enough that a loaded machine does not expire a key
@@ -692,6 +693,53 @@ pub async fn wrappers_keep_capabilities(backend: impl CacheBackend) {
             assert!(
                 locks.release(&key, &holder).await.expect("release"),
                 "{name}: released by its holder"
+            );
+        }
+        if let Some(structures) = wrapper.structures() {
+            let key = format!("{key}:queue");
+            let values = [bytes("1"), bytes("2")];
+            structures
+                .apply(&key, Op::QueuePush { values: &values })
+                .await
+                .expect("push");
+            assert_eq!(
+                structures.apply(&key, Op::QueueLen).await.expect("length"),
+                Reply::Count(2),
+                "{name}: a structure through the wrapper"
+            );
+            assert!(wrapper.exists(&key).await.expect("exists"), "{name}");
+        }
+        if let Some(scan) = wrapper.key_scan() {
+            let key = format!("{key}:listed");
+            wrapper.set(&key, bytes("v"), None).await.expect("set");
+            let mut listed = Vec::new();
+            let mut cursor = Some(ScanCursor::START);
+            while let Some(at) = cursor {
+                let page = scan.scan(&key, at, 100).await.expect("scan");
+                listed.extend(page.keys);
+                cursor = page.next;
+            }
+            assert_eq!(listed, [key.clone()], "{name}: listed as named");
+        }
+        if let Some(pubsub) = wrapper.pubsub() {
+            let channel = format!("{key}:channel");
+            let mut subscription = pubsub.subscribe(&[&channel]).await.expect("subscribe");
+            assert_eq!(
+                pubsub
+                    .publish(&channel, bytes("hi"))
+                    .await
+                    .expect("publish"),
+                1,
+                "{name}: one subscriber"
+            );
+            let message = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+                .await
+                .expect("a message within 5 s")
+                .expect("a message");
+            assert_eq!(
+                (message.channel.as_str(), &message.payload[..]),
+                (channel.as_str(), &b"hi"[..]),
+                "{name}: received on the channel as named"
             );
         }
     }

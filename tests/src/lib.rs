@@ -7,3 +7,4 @@ pub mod conformance;
 pub mod faulty;
 pub mod logs;
 pub mod redis_harness;
+pub mod structure_conformance;

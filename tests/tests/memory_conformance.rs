@@ -1,4 +1,5 @@
-//! The backend conformance suite on the in-memory backend, on tokio's paused clock.
+//! The backend and data-structure conformance suites on the in-memory backend, on tokio's
+//! paused clock.
 
 cache_tests::conformance_tests!(paused, async { cache_core::MemoryBackend::new() });
 
@@ -6,6 +7,16 @@ mod prefixed {
     cache_tests::conformance_tests!(paused, async {
         cache_core::layer::Prefix::new("app:", cache_core::MemoryBackend::new())
     });
+}
+
+mod structures {
+    cache_tests::structure_conformance_tests!(paused, async { cache_core::MemoryBackend::new() });
+
+    mod prefixed {
+        cache_tests::structure_conformance_tests!(paused, async {
+            cache_core::layer::Prefix::new("app:", cache_core::MemoryBackend::new())
+        });
+    }
 }
 
 /// What `wrappers_keep_capabilities` checks is kept: every capability there is.

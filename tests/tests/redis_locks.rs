@@ -51,13 +51,16 @@ async fn subscribed(backend: &RedisBackend) {
 }
 
 #[test]
-fn the_redis_backend_offers_rate_limits_and_locks() {
+fn the_redis_backend_offers_its_capabilities() {
     let Some(server) = shared_server() else {
         return;
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let backend = runtime.block_on(server.backend(&unique_prefix("capabilities")));
-    assert_eq!(capability_names(&backend), ["rate_limits", "locks"]);
+    assert_eq!(
+        capability_names(&backend),
+        ["rate_limits", "locks", "structures", "pubsub", "key_scan"]
+    );
 }
 
 // ------------------------------------------------------------------ one holder of many

@@ -93,8 +93,28 @@ impl quick_cache::Weighter<StoredKey, Entry> for EntryWeighter {
 /// - **Typed fast path.** Values stored by the macro runtime keep their decoded form beside
 ///   their JSON bytes, so an in-process hit is a clone of an `Arc`, never a decode.
 /// - **Capabilities.** [`local`](CacheBackend::local) (decoded values, the macros' hit path),
-///   [`rate_limits`](CacheBackend::rate_limits) and [`locks`](CacheBackend::locks) (leases
-///   and fences in a table apart from the values; waiters are woken by releases).
+///   [`rate_limits`](CacheBackend::rate_limits), [`locks`](CacheBackend::locks) (leases
+///   and fences in a table apart from the values; waiters are woken by releases),
+///   [`structures`](CacheBackend::structures), [`pubsub`](CacheBackend::pubsub) and
+///   [`key_scan`](CacheBackend::key_scan).
+/// - **Data structures.** Queues, hashes, sorted sets and sets live in a sharded table of
+///   their own, which the entry bound never evicts from (a queue does not lose items to the
+///   cache's bound), and share one key space with the values, as in Redis: `exists`, `ttl`,
+///   `expire`, the deletes, [`clear`](CacheBackend::clear), [`len`](Self::len),
+///   [`purge_expired`](Self::purge_expired) and key scans see them; `set` over one replaces
+///   it; an operation of the wrong kind on a key (a set operation on a plain value, `get` or
+///   `increment` of a queue) is [`WrongType`](crate::ErrorKind::WrongType), changing
+///   nothing. Each [`Op`](crate::structures::Op) is atomic on its key (it runs under the
+///   key's locks); a structure left empty is removed; an expired one is invisible at once and
+///   reclaimed on access, as its shard grows, or by `purge_expired`. While no structure
+///   exists, value operations pay one relaxed atomic load for all this, and a hit nothing.
+///   Costs: O(1) per value for queues, hashes and sets; O(log n) per member for sorted-set
+///   writes, O(rank) for a rank and O(start + k) for a range by rank (a `BTreeSet` keeps
+///   no ranks). A pop with a deadline is woken by pushes, never polls.
+/// - **Pub/sub.** Within the process: a tokio `broadcast` channel per channel name, 1024
+///   messages deep; a subscriber that falls further behind skips the oldest with one warning.
+/// - **Key scans.** Whole shards of the values, then the structures, then the limiters, per
+///   page: a key present for the whole scan is listed.
 /// - **Rate limiting.** [`rate_limit`](RateLimitStore::rate_limit) keeps each key's limiter
 ///   state apart from cached values, updated in place under a shard lock, and answers at once
 ///   through [`try_rate_limit`](RateLimitStore::try_rate_limit). Limiter state lasts until the

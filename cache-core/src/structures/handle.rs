@@ -12,7 +12,7 @@ use super::{Op, Reply, StructureStore};
 use crate::runtime::backend_call::within;
 use crate::runtime::registry::{DynBackend, shared};
 use crate::runtime::settings;
-use crate::{CacheBackend, Error, ErrorKind, Result};
+use crate::{CacheBackend, Error, ErrorKind, KeyTtl, Result};
 
 /// A key on a backend, reached through its [`StructureStore`].
 #[derive(Clone)]
@@ -84,6 +84,22 @@ impl Handle {
         within(self.timeout(), || format!("{what} on `{}`", self.key), call).await
     }
 
+    /// Deletes the whole key. Returns whether it existed.
+    pub(super) async fn remove(&self) -> Result<bool> {
+        self.bounded("delete", self.backend.delete(&self.key)).await
+    }
+
+    /// How long the key has left.
+    pub(super) async fn ttl(&self) -> Result<KeyTtl> {
+        self.bounded("ttl", self.backend.ttl(&self.key)).await
+    }
+
+    /// Gives the key a lifetime of `ttl` from now. `false` if it does not exist.
+    pub(super) async fn expire(&self, ttl: Duration) -> Result<bool> {
+        self.bounded("expire", self.backend.expire(&self.key, ttl))
+            .await
+    }
+
     pub(super) fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Bytes> {
         serde_json::to_vec(value).map(Bytes::from).map_err(|error| {
             Error::new(
@@ -98,17 +114,24 @@ impl Handle {
     }
 
     pub(super) fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T> {
-        serde_json::from_slice(bytes).map_err(|error| {
-            Error::new(
-                ErrorKind::Codec,
-                format!(
-                    "`{}` holds a value that does not decode as {}: {error}",
-                    self.key,
-                    std::any::type_name::<T>()
-                ),
-            )
-            .with_source(error)
-        })
+        serde_json::from_slice(bytes).map_err(|error| self.undecodable::<T>(error))
+    }
+
+    /// A JSON value read from the key, as a `T`.
+    pub(super) fn convert<T: DeserializeOwned>(&self, value: serde_json::Value) -> Result<T> {
+        serde_json::from_value(value).map_err(|error| self.undecodable::<T>(error))
+    }
+
+    fn undecodable<T>(&self, error: serde_json::Error) -> Error {
+        Error::new(
+            ErrorKind::Codec,
+            format!(
+                "`{}` holds a value that does not decode as {}: {error}",
+                self.key,
+                std::any::type_name::<T>()
+            ),
+        )
+        .with_source(error)
     }
 
     pub(super) fn decode_all<T: DeserializeOwned>(&self, values: Vec<Bytes>) -> Result<Vec<T>> {
@@ -137,3 +160,60 @@ macro_rules! expect_reply {
     };
 }
 pub(super) use expect_reply;
+
+/// What every typed handle has alike: `timeout`, `name` and `clear`, and, for one generic
+/// over its values (`of: PhantomData`), `Clone` and `Debug` without bounds on them.
+macro_rules! handle_basics {
+    ($handle:ident<$of:ident>, $what:literal) => {
+        impl<$of> Clone for $handle<$of> {
+            fn clone(&self) -> Self {
+                Self {
+                    handle: self.handle.clone(),
+                    of: std::marker::PhantomData,
+                }
+            }
+        }
+
+        impl<$of> std::fmt::Debug for $handle<$of> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($handle))
+                    .field("name", &self.handle.key)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl<$of> $handle<$of> {
+            $crate::structures::handle::handle_basics!(@methods $what);
+        }
+    };
+    ($handle:ident, $what:literal) => {
+        impl $handle {
+            $crate::structures::handle::handle_basics!(@methods $what);
+        }
+    };
+    (@methods $what:literal) => {
+        /// The bound on each backend call, instead of
+        /// [`default_timeout`](crate::default_timeout).
+        #[must_use]
+        pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.handle.set_timeout(timeout);
+            self
+        }
+
+        #[doc = concat!("The ", $what, "'s key.")]
+        #[must_use]
+        pub fn name(&self) -> &str {
+            &self.handle.key
+        }
+
+        #[doc = concat!("Removes the whole ", $what, ". Returns whether there was one.")]
+        ///
+        /// # Errors
+        ///
+        /// The backend's error.
+        pub async fn clear(&self) -> $crate::Result<bool> {
+            self.handle.remove().await
+        }
+    };
+}
+pub(super) use handle_basics;

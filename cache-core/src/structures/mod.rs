@@ -12,11 +12,24 @@
 //! Every call is bounded by [`default_timeout`](crate::default_timeout) (or the handle's own
 //! `timeout`), so a dead server is an error within that time, never a hang.
 
+mod channel;
+mod counter;
 mod handle;
+mod hash;
 mod keys;
+mod leaderboard;
 mod pubsub;
+mod queue;
 mod scan;
+mod set;
 mod store;
+
+pub use channel::{Channel, ChannelSubscription};
+pub use counter::Counter;
+pub use hash::HashRecord;
+pub use leaderboard::Leaderboard;
+pub use queue::Queue;
+pub use set::Set;
 
 pub use keys::{DEFAULT_PAGE_SIZE, KeyScanner, scan_keys};
 pub use pubsub::{Message, PubSubStore, Subscription};

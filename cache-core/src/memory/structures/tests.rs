@@ -1,3 +1,4 @@
+#![allow(clippy::panic)] // a reply of the wrong shape is a failed test
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,10 @@ fn b(text: &str) -> Bytes {
 }
 
 async fn apply(memory: &MemoryBackend, key: &str, op: Op<'_>) -> Reply {
-    memory.apply(key, op).await.expect(op.name())
+    match memory.apply(key, op).await {
+        Ok(reply) => reply,
+        Err(error) => panic!("{} on `{key}` failed: {error}", op.name()),
+    }
 }
 
 async fn refused(memory: &MemoryBackend, key: &str, op: Op<'_>) -> ErrorKind {
@@ -423,4 +427,37 @@ async fn a_lagging_subscriber_skips_with_one_warning() {
         memory.inner.channels.is_empty(),
         "an unheard channel is dropped"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_key_scan_lists_values_structures_and_limiters() {
+    use crate::structures::{KeyScan, ScanCursor};
+    use crate::{RateLimitPolicy, RateLimitStore};
+
+    let memory = MemoryBackend::new();
+    memory.set("k:value", b("v"), None).await.expect("set");
+    apply(&memory, "k:set", Op::SetAdd { members: &[b("m")] }).await;
+    let policy = RateLimitPolicy::fixed_window(5, Duration::from_secs(60));
+    memory
+        .rate_limit("k:limit", &policy, 1)
+        .await
+        .expect("decide");
+    memory.set("other", b("v"), None).await.expect("set");
+    let mut cursor = ScanCursor::START;
+    let mut keys = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = memory.scan("k:*", cursor, 1).await.expect("scan");
+        keys.extend(page.keys);
+        pages += 1;
+        match page.next {
+            Some(next) => cursor = next,
+            None => break,
+        }
+    }
+    keys.sort();
+    assert_eq!(keys, ["k:limit", "k:set", "k:value"]);
+    assert!(pages > 1, "a count of 1 takes more than one page");
+    let past_the_end = memory.scan("*", ScanCursor::new(u32::MAX, 0), 10).await;
+    assert_eq!(past_the_end.expect("scan").next, None);
 }

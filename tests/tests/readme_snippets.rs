@@ -1,0 +1,75 @@
+//! The README's snippets, as written there, run on the embedded backend: a README that does
+//! not compile or does not work fails here. `readme_is_in_sync` checks they are still the
+//! README's text.
+#![allow(clippy::unwrap_used, missing_docs, unused_variables)]
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Job {
+    id: u64,
+}
+
+// README: "## Data structures"
+use cache_core::structures::{Channel, Counter, HashRecord, Leaderboard, Queue, Set, scan_keys};
+use std::time::Duration;
+
+#[tokio::test]
+async fn data_structures() -> cache_core::Result<()> {
+    let backend = cache_core::MemoryBackend::new(); // or a cache_redis::RedisBackend
+
+    let jobs = Queue::<Job>::new(backend.clone(), "jobs");
+    jobs.push(&Job { id: 1 }).await?; // RPUSH
+    let next = jobs.pop_wait(Duration::from_secs(5)).await?; // BLPOP: woken by a push
+
+    let profile = HashRecord::new(backend.clone(), "user:7:profile");
+    profile.set("name", "Ada").await?; // one field (HSET)
+    let name: Option<String> = profile.get("name").await?;
+    profile.expire(Duration::from_secs(3600)).await?; // the whole record
+
+    let board = Leaderboard::<String>::new(backend.clone(), "game:scores");
+    board.increment(&"ada".to_string(), 10.0).await?; // ZINCRBY
+    let top: Vec<(String, f64)> = board.top(10).await?; // highest first
+
+    let online = Set::<u64>::new(backend.clone(), "online");
+    online.add(&7).await?;
+    let logins = Counter::new(backend.clone(), "logins:7", Duration::from_secs(86_400));
+    logins.increment(1).await?; // the TTL is set on creation, atomically
+
+    let orders = Channel::<Job>::new(backend.clone(), "orders");
+    let mut events = orders.subscribe().await?; // a Stream of Result<Job>
+    orders.publish(&Job { id: 2 }).await?;
+
+    let users = scan_keys(backend, "user:*").collect().await?; // SCAN, never KEYS
+    assert_eq!(next.map(|job| job.id), Some(1));
+    assert_eq!(name.as_deref(), Some("Ada"));
+    assert_eq!(top, [("ada".to_string(), 10.0)]);
+    assert_eq!(users, ["user:7:profile"]);
+    assert!(events.next().await.is_some());
+    Ok(())
+}
+
+/// Each snippet above is the README's, line for line (up to spacing, which rustfmt changes).
+#[test]
+fn readme_is_in_sync() {
+    let squeeze = |line: &str| line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let readme: Vec<String> = include_str!("../../README.md")
+        .lines()
+        .map(squeeze)
+        .collect();
+    let this = include_str!("readme_snippets.rs");
+    let snippet_lines = this
+        .lines()
+        .skip_while(|line| !line.starts_with("// README:"))
+        .take_while(|line| !line.starts_with("/// Each snippet"))
+        .map(squeeze)
+        .filter(|line| !line.is_empty() && !line.starts_with("//") && !line.starts_with("assert"))
+        .filter(|line| {
+            !["#[tokio::test]", "Ok(())", "}"].contains(&line.as_str())
+                && !line.starts_with("async fn")
+        });
+    for line in snippet_lines {
+        assert!(
+            readme.contains(&line),
+            "not in the README as written: {line}"
+        );
+    }
+}
