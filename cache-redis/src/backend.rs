@@ -8,18 +8,20 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use bytes::Bytes;
 use cache_core::key::glob_escape;
+use cache_core::structures::{KeyScan, PubSubStore, StructureStore};
 use cache_core::{
     CacheBackend, Error, ErrorKind, KeyTtl, LockStore, RateLimitStore, Result, check_ttl,
 };
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Cmd, FromRedisValue, Pipeline, Script, ToRedisArgs, Value};
 
-use crate::config::RedisConfig;
+use crate::config::{RedisConfig, Topology};
 use crate::connection::{self, RedisConnection};
 use crate::error::{from_redis, is_retriable};
 use crate::info::ServerInfo;
 use crate::locks::LockWakeups;
 use crate::scripts;
+use crate::structures::BlockingPool;
 
 /// How many keys one `SCAN` step asks for, and at most how many one `UNLINK` removes.
 const SCAN_COUNT: usize = 1000;
@@ -72,7 +74,10 @@ pub struct RedisBackend {
     pub(crate) connection: RedisConnection,
     pub(crate) client: Option<redis::Client>,
     config: RedisConfig,
-    op_timeout: Duration,
+    /// The bound on one call: the response timeout plus the connect timeout.
+    pub(crate) op_timeout: Duration,
+    /// Idle dedicated connections for blocking pops (see [`crate::structures`]).
+    pub(crate) blocking: Arc<BlockingPool>,
     /// The lock waiters of every clone, and their one subscription (see [`crate::locks`]).
     pub(crate) lock_wakeups: Arc<LockWakeups>,
 }
@@ -115,6 +120,7 @@ impl RedisBackend {
             client: connected.client,
             op_timeout: config.response_timeout + config.connect_timeout,
             config,
+            blocking: Arc::default(),
             lock_wakeups: Arc::default(),
         };
         backend.ping().await?;
@@ -163,6 +169,7 @@ impl RedisBackend {
             client: connection::standalone_client(&config)?,
             op_timeout: config.response_timeout + config.connect_timeout,
             config,
+            blocking: Arc::default(),
             lock_wakeups: Arc::default(),
         })
     }
@@ -191,11 +198,15 @@ impl RedisBackend {
         connection::dedicated_client(self.client.as_ref(), &self.connection).await
     }
 
-    /// A dedicated pub/sub connection (standalone and Sentinel).
+    /// A dedicated pub/sub connection: to the server, the current Sentinel primary, or one
+    /// node of a Cluster (the configured nodes in turn until one answers; classic pub/sub is
+    /// broadcast over the cluster bus, so any node hears every `PUBLISH`). Channel names on
+    /// it are not prefixed; [`PubSubStore`](cache_core::structures::PubSubStore) (through
+    /// [`CacheBackend::pubsub`]) prefixes them.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Unsupported`] on a Cluster; connection errors otherwise.
+    /// Connection errors, or [`ErrorKind::Timeout`] when no node answers in time.
     ///
     /// ```no_run
     /// # async fn run(backend: &cache_redis::RedisBackend) -> cache_core::Result<()> {
@@ -204,7 +215,44 @@ impl RedisBackend {
     /// # Ok(()) }
     /// ```
     pub async fn pubsub(&self) -> Result<redis::aio::PubSub> {
-        connection::open_pubsub(self.client.as_ref(), &self.connection).await
+        let Topology::Cluster { nodes } = &self.config.topology else {
+            return self
+                .bounded(
+                    "pubsub",
+                    connection::open_pubsub(self.client.as_ref(), &self.connection),
+                )
+                .await;
+        };
+        let mut last_error = Error::new(ErrorKind::Config, "a Cluster without nodes");
+        for node in nodes {
+            match self
+                .bounded("pubsub", connection::open_node_pubsub(node, &self.config))
+                .await
+            {
+                Ok(pubsub) => return Ok(pubsub),
+                Err(error) => {
+                    tracing::debug!(%error, node, "pub/sub: node unreachable, trying the next");
+                    last_error = error;
+                }
+            }
+        }
+        Err(last_error)
+    }
+
+    /// `call` bounded by the operation timeout.
+    pub(crate) async fn bounded<T>(
+        &self,
+        op: &'static str,
+        call: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        tokio::time::timeout(self.op_timeout, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("redis {op}: no answer within {:?}", self.op_timeout),
+                ))
+            })
     }
 
     /// `key` with the backend's prefix in front, as it is stored in Redis.
@@ -425,7 +473,12 @@ impl RedisBackend {
 
     /// Runs one attempt per call of `attempt`, each bounded by the operation timeout; retries
     /// retriable errors of idempotent operations per the retry policy.
-    async fn run<T, F, Fut>(&self, op: &'static str, idempotent: bool, mut attempt: F) -> Result<T>
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        op: &'static str,
+        idempotent: bool,
+        mut attempt: F,
+    ) -> Result<T>
     where
         F: FnMut(RedisConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
@@ -461,7 +514,7 @@ impl RedisBackend {
         }
     }
 
-    async fn query<T: FromRedisValue>(
+    pub(crate) async fn query<T: FromRedisValue>(
         &self,
         op: &'static str,
         idempotent: bool,
@@ -486,7 +539,7 @@ impl RedisBackend {
     }
 
     /// A command sent to one node of the Cluster.
-    async fn query_routed<T: FromRedisValue>(
+    pub(crate) async fn query_routed<T: FromRedisValue>(
         &self,
         op: &'static str,
         cmd: &Cmd,
@@ -507,7 +560,7 @@ impl RedisBackend {
     }
 
     /// The `(host, port)` of every primary of the Cluster, from `CLUSTER NODES`.
-    async fn cluster_primaries(&self) -> Result<Vec<(String, u16)>> {
+    pub(crate) async fn cluster_primaries(&self) -> Result<Vec<(String, u16)>> {
         let mut cmd = redis::cmd("CLUSTER");
         cmd.arg("NODES");
         let text: String = self
@@ -574,7 +627,7 @@ impl RedisBackend {
     }
 
     /// `prefix + key` as one command argument, written without an intermediate `String`.
-    fn key_arg<'a>(&'a self, key: &'a str) -> Prefixed<'a> {
+    pub(crate) fn key_arg<'a>(&'a self, key: &'a str) -> Prefixed<'a> {
         Prefixed(&self.config.key_prefix, key)
     }
 
@@ -595,7 +648,7 @@ impl RedisBackend {
 }
 
 /// A prefixed key as a single Redis argument.
-struct Prefixed<'a>(&'a str, &'a str);
+pub(crate) struct Prefixed<'a>(&'a str, &'a str);
 
 impl ToRedisArgs for Prefixed<'_> {
     fn write_redis_args<W>(&self, out: &mut W)
@@ -614,7 +667,7 @@ fn is_noscript(error: &redis::RedisError) -> bool {
     error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
 }
 
-fn by_address(host: &str, port: u16) -> RoutingInfo {
+pub(crate) fn by_address(host: &str, port: u16) -> RoutingInfo {
     RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
         host: host.to_owned(),
         port,
@@ -825,6 +878,21 @@ impl CacheBackend for RedisBackend {
     /// Leases, fences and fenced writes as Lua scripts on the server's clock, waiters woken
     /// through pub/sub (see the `LockStore` impl).
     fn locks(&self) -> Option<&dyn LockStore> {
+        Some(self)
+    }
+
+    /// One Redis command per operation on the prefixed key (see the `StructureStore` impl).
+    fn structures(&self) -> Option<&dyn StructureStore> {
+        Some(self)
+    }
+
+    /// `PUBLISH` / `SUBSCRIBE` on prefixed channels (see the `PubSubStore` impl).
+    fn pubsub(&self) -> Option<&dyn PubSubStore> {
+        Some(self)
+    }
+
+    /// `SCAN MATCH`, on every primary of a Cluster (see the `KeyScan` impl).
+    fn key_scan(&self) -> Option<&dyn KeyScan> {
         Some(self)
     }
 }

@@ -142,7 +142,7 @@ impl RedisConnection {
 
 /// What a request on a connection not yet open gets: a refusal, as from a server that is not
 /// there (a connection error, which fails a cached call open and feeds its breaker).
-fn not_connected_yet() -> redis::RedisError {
+pub(crate) fn not_connected_yet() -> redis::RedisError {
     std::io::Error::new(
         std::io::ErrorKind::ConnectionRefused,
         "not connected yet: the backend is still connecting in the background",
@@ -435,6 +435,19 @@ pub(crate) async fn open_pubsub(
             "pub/sub through the backend is not supported on a Cluster; use a ClusterClient",
         )
     })?;
+    client
+        .get_async_pubsub()
+        .await
+        .map_err(|e| from_redis(e, "pubsub"))
+}
+
+/// A pub/sub connection to the Cluster node `node` (`host:port`): classic pub/sub is broadcast
+/// over the cluster bus, so a subscriber on any node hears a `PUBLISH` sent to any node.
+pub(crate) async fn open_node_pubsub(
+    node: &str,
+    config: &RedisConfig,
+) -> cache_core::Result<redis::aio::PubSub> {
+    let client = cluster_node_client(node, config).map_err(|e| from_redis(e, "pubsub"))?;
     client
         .get_async_pubsub()
         .await

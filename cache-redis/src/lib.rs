@@ -20,6 +20,17 @@
 //! the JSON of the value under `app:user:7`, with the function's TTL, so `redis-cli GET
 //! app:user:7` and other languages can read it (key format: [`cache_core::key`]).
 //!
+//! # Data structures, pub/sub, key scans, pipelines
+//!
+//! [`CacheBackend::structures`](cache_core::CacheBackend::structures) (queues, hashes, sorted
+//! sets, sets, counters: one Redis command each on the prefixed key, blocking pops on
+//! dedicated connections), [`CacheBackend::pubsub`](cache_core::CacheBackend::pubsub)
+//! (prefixed channels) and [`CacheBackend::key_scan`](cache_core::CacheBackend::key_scan)
+//! (`SCAN`, every primary of a Cluster) back the typed handles of
+//! [`cache_core::structures`], the same as on the memory backend. Redis only:
+//! [`RedisBackend::pipeline`] batches commands and runs `MULTI`/`EXEC` transactions on
+//! prefixed keys, split or refused per hash slot on a Cluster.
+//!
 //! # Plain Redis
 //!
 //! [`RedisBackend::connection`] hands out the shared connection for hashes, lists, sets, sorted
@@ -40,11 +51,14 @@ mod connection;
 mod error;
 mod info;
 mod locks;
+mod pipeline;
 mod rate_limit;
 mod scripts;
+mod structures;
 
 pub use backend::RedisBackend;
 pub use config::{ENV_VARS, PREFIX_SEPARATORS, RedisConfig, RetryPolicy, Topology};
 pub use connection::RedisConnection;
 pub use info::ServerInfo;
+pub use pipeline::RedisPipeline;
 pub use redis;

@@ -120,12 +120,7 @@ impl Source {
                     ));
                 };
                 *next += 1;
-                let client = connection::cluster_node_client(node, config)
-                    .map_err(|e| from_redis(e, "lock subscription"))?;
-                client
-                    .get_async_pubsub()
-                    .await
-                    .map_err(|e| from_redis(e, "lock subscription"))?
+                connection::open_node_pubsub(node, config).await?
             }
         };
         pubsub
