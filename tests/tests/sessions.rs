@@ -1,5 +1,6 @@
 //! Typed sessions and one-time tokens (`cache_core::session`), each check written once and
-//! run on the memory backend (tokio's paused clock) and on a real Redis (real short sleeps),
+//! run on the memory backend (tokio's paused clock), on a real Redis and on a real 3-primary
+//! Redis Cluster (real short sleeps: the server's clock),
 //! plus the fail-closed checks on a faulty backend and a killed server.
 #![allow(clippy::unwrap_used, clippy::panic, missing_docs)]
 
@@ -11,7 +12,7 @@ use cache_core::session::{OneTimeTokens, SessionId, Sessions};
 use cache_core::{Bytes, CacheBackend, ErrorKind, KeyTtl, MemoryBackend};
 use cache_tests::conformance::SHORT_TTL;
 use cache_tests::faulty::{Affected, Fault, Faulty};
-use cache_tests::redis_harness::{RedisServer, shared_server, unique_prefix};
+use cache_tests::redis_harness::{RedisServer, shared_cluster, shared_server, unique_prefix};
 use serde::{Deserialize, Serialize};
 use tokio::time::sleep;
 
@@ -324,7 +325,7 @@ async fn concurrent_creates(backend: impl CacheBackend + Clone) {
     assert_eq!(store.destroy_all_for_user("many").await.unwrap(), 64);
 }
 
-/// Every check, once per backend: memory on the paused clock, Redis on its own clock.
+/// Every check, once per backend: memory on the paused clock, Redis and Cluster on theirs.
 macro_rules! session_checks {
     ($($check:ident),* $(,)?) => {
         mod memory {
@@ -341,6 +342,16 @@ macro_rules! session_checks {
                 async fn $check() {
                     let Some(server) = super::shared_server() else { return };
                     let backend = server.backend(&super::unique_prefix(stringify!($check))).await;
+                    super::$check(backend).await;
+                }
+            )*
+        }
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    let Some(cluster) = super::shared_cluster() else { return };
+                    let backend = cluster.backend(&super::unique_prefix(stringify!($check))).await;
                     super::$check(backend).await;
                 }
             )*
