@@ -709,6 +709,76 @@ async fn a_push_wakes_a_waiting_pop_on_the_cluster() {
     .await;
 }
 
+/// How many clients the server has connected.
+fn clients(server: &RedisServer) -> usize {
+    server.cli(&["CLIENT", "LIST"]).lines().count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pops_reuse_their_connections_and_a_cancelled_pop_takes_nothing() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let backend = server.backend("pool:").await;
+    let s = store(&backend);
+    let before = clients(&server);
+    for _ in 0..10 {
+        let wait = Op::QueuePopWait {
+            timeout: Duration::from_millis(10),
+        };
+        assert_eq!(s.apply("q", wait).await.unwrap(), Reply::Value(None));
+    }
+    // redis-cli's own connection is counted each time.
+    assert_eq!(
+        clients(&server),
+        before + 1,
+        "one pooled connection, reused"
+    );
+
+    // A pop given up by its caller closes its connection, so its BLPOP cannot take a value
+    // pushed afterwards.
+    let popper = backend.clone();
+    let cancelled = tokio::spawn(async move {
+        let wait = Op::QueuePopWait {
+            timeout: Duration::from_secs(10),
+        };
+        store(&popper).apply("q", wait).await
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        server
+            .cli(&["INFO", "clients"])
+            .contains("blocked_clients:1")
+    );
+    cancelled.abort();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while server
+        .cli(&["INFO", "clients"])
+        .contains("blocked_clients:1")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the cancelled BLPOP is still blocked"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    s.apply(
+        "q",
+        Op::QueuePush {
+            values: &[json("1")],
+        },
+    )
+    .await
+    .unwrap();
+    let wait = Op::QueuePopWait {
+        timeout: Duration::from_secs(1),
+    };
+    assert_eq!(
+        s.apply("q", wait).await.unwrap(),
+        Reply::Value(Some(json("1")))
+    );
+}
+
 /// A private server's backend with short timeouts, so the bound is quick to check.
 async fn short_timeouts(server: &RedisServer) -> RedisBackend {
     RedisBackend::connect(
@@ -761,6 +831,15 @@ async fn a_pop_on_a_frozen_server_returns_within_its_bound() {
         return;
     };
     let backend = short_timeouts(&server).await;
+    // One pop first, so that the pop on the frozen server is sent on a pooled connection
+    // (and blocks there) rather than stuck connecting.
+    let warm = Op::QueuePopWait {
+        timeout: Duration::from_millis(10),
+    };
+    assert_eq!(
+        store(&backend).apply("q", warm).await.unwrap(),
+        Reply::Value(None)
+    );
     server.freeze();
     let started = Instant::now();
     let outcome = store(&backend)
@@ -811,15 +890,25 @@ async fn publish_across_backends(
         "{received}"
     );
     talk.publish("users", json("\"ada\"")).await.unwrap();
-    let first = next_message(&mut events).await.expect("a message");
+    // Messages of one channel keep their order; on a Cluster two channels' messages may
+    // travel through different nodes, so they are compared as a set.
+    let mut received = Vec::new();
+    for _ in 0..2 {
+        let message = next_message(&mut events).await.expect("a message");
+        received.push((message.channel, message.payload));
+    }
+    received.sort();
     assert_eq!(
-        (first.channel.as_str(), first.payload),
-        ("orders", json("{\"id\":7}"))
+        received,
+        [
+            ("orders".to_owned(), json("{\"id\":7}")),
+            ("users".to_owned(), json("\"ada\""))
+        ]
     );
-    let second = next_message(&mut events).await.expect("a message");
-    assert_eq!(
-        (second.channel.as_str(), second.payload),
-        ("users", json("\"ada\""))
+    let stray = tokio::time::timeout(Duration::from_millis(300), events.next()).await;
+    assert!(
+        stray.is_err(),
+        "another prefix's message came through: {stray:?}"
     );
     let empty = talk.subscribe(&[]).await.unwrap_err();
     assert_eq!(empty.kind(), ErrorKind::InvalidInput);
@@ -854,7 +943,7 @@ async fn pubsub_across_backends_and_isolated_by_prefix_on_the_cluster() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_cli_hears_the_prefixed_channel_and_a_subscription_ends_with_its_server() {
+async fn redis_cli_hears_the_prefixed_channel_and_a_subscription_ends_with_its_connection() {
     let Some(mut server) = RedisServer::start() else {
         return;
     };
@@ -876,6 +965,25 @@ async fn redis_cli_hears_the_prefixed_channel_and_a_subscription_ends_with_its_s
         (message.channel.as_str(), message.payload),
         ("news", json("hello"))
     );
+    // A dropped subscription closes its connection, which unsubscribes.
+    let extra = CacheBackend::pubsub(&backend)
+        .unwrap()
+        .subscribe(&["news"])
+        .await
+        .unwrap();
+    assert_eq!(
+        server.cli(&["PUBSUB", "NUMSUB", "app:news"]),
+        "app:news\n2\n"
+    );
+    drop(extra);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while server.cli(&["PUBSUB", "NUMSUB", "app:news"]) != "app:news\n1\n" {
+        assert!(
+            Instant::now() < deadline,
+            "the dropped subscription is still there"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     server.kill();
     let ended = tokio::time::timeout(Duration::from_secs(5), events.next()).await;
     assert_eq!(

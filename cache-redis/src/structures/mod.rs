@@ -342,8 +342,11 @@ impl RedisBackend {
 ///   `SADD`, `SREM`, `ZADD`, `ZREM`, `SET XX`) are retried after connection errors; pushes,
 ///   pops, `ZINCRBY`, the counter and `GETDEL` are not (a retry could run them twice).
 /// - **Empty input** sends nothing: adding, setting or removing no members or fields replies
-///   `Count(0)` and reading no fields an empty list, without a round trip (so without checking
-///   the key's type); pushing nothing replies the queue's length (`LLEN`).
+///   `Count(0)`, reading no fields or a by-score range limited to 0 members an empty list,
+///   without a round trip (so without checking the key's type); pushing nothing replies the
+///   queue's length (`LLEN`).
+/// - **Redis 6.2 or later** is needed (`LPOP` with a count, `GETDEL`, `SET ... XX GET`,
+///   `ZRANGE ... BYSCORE REV`, fractional `BLPOP` timeouts).
 /// - **Scores** are sent in Rust's shortest round-trip form (`inf` / `-inf` for the
 ///   infinities) and read back exactly; a NaN score is [`ErrorKind::InvalidInput`] before
 ///   anything is sent.
