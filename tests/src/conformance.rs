@@ -719,7 +719,11 @@ pub async fn wrappers_keep_capabilities(backend: impl CacheBackend) {
                 listed.extend(page.keys);
                 cursor = page.next;
             }
-            assert_eq!(listed, [key.clone()], "{name}: listed as named");
+            assert_eq!(
+                listed,
+                std::slice::from_ref(&key),
+                "{name}: listed as named"
+            );
         }
         if let Some(pubsub) = wrapper.pubsub() {
             let channel = format!("{key}:channel");
