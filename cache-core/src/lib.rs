@@ -43,6 +43,8 @@
 //! - [`lock`]: distributed locks with fencing ([`lock::Lock`], [`LockBusy`]).
 //! - [`structures`]: queues, hash records, leaderboards, sets, counters, pub/sub channels and
 //!   key scans, on every backend.
+//! - [`session`]: typed server-side sessions, one-time tokens and (feature `tower-sessions`)
+//!   a `tower-sessions` store, on every backend.
 #![doc(test(attr(deny(warnings))))]
 
 mod backend;
@@ -54,6 +56,7 @@ pub mod lock;
 mod memory;
 pub mod rate_limit;
 mod runtime;
+pub mod session;
 pub mod structures;
 mod typed;
 mod util;

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use cache_core::rate_limit::{RateLimitDecision, RateLimitPolicy};
+use cache_core::structures::{Op, Reply, StructureStore};
 use cache_core::{
     Bytes, CacheBackend, Error, ErrorKind, KeyTtl, MemoryBackend, RateLimitStore, Result,
     async_trait,
@@ -32,7 +33,8 @@ pub enum Fault {
 /// A [`MemoryBackend`] whose [`Affected`] operations [`Fault`]; the others work normally.
 ///
 /// It has no in-process values (a remote store's shape: every read goes through `get`), and
-/// rate-limits through the memory backend's limiter behind the same gate.
+/// rate-limits and applies structure operations through the memory backend's, behind the same
+/// gate (structure operations count as [`Affected::All`]).
 #[derive(Debug)]
 pub struct Faulty {
     inner: MemoryBackend,
@@ -129,6 +131,23 @@ impl CacheBackend for Faulty {
     }
     fn rate_limits(&self) -> Option<&dyn RateLimitStore> {
         Some(self)
+    }
+    fn structures(&self) -> Option<&dyn StructureStore> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl StructureStore for Faulty {
+    async fn apply(&self, key: &str, op: Op<'_>) -> Result<Reply> {
+        self.gate(Affected::All).await?;
+        let Some(inner) = self.inner.structures() else {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "the memory backend has no data structures",
+            ));
+        };
+        inner.apply(key, op).await
     }
 }
 

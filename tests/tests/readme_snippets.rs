@@ -8,6 +8,11 @@ struct Job {
     id: u64,
 }
 
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Login {
+    admin: bool,
+}
+
 // README: "## Data structures"
 use cache_core::structures::{Channel, Counter, HashRecord, Leaderboard, Queue, Set, scan_keys};
 use std::time::Duration;
@@ -44,6 +49,39 @@ async fn data_structures() -> cache_core::Result<()> {
     assert_eq!(top, [("ada".to_string(), 10.0)]);
     assert_eq!(users, ["user:7:profile"]);
     assert!(events.next().await.is_some());
+    Ok(())
+}
+
+// README: "## Sessions"
+#[tokio::test]
+async fn sessions() -> cache_core::Result<()> {
+    use cache_core::session::{OneTimeTokens, Sessions, TowerSessionStore};
+    use std::time::Duration;
+
+    let backend = cache_core::MemoryBackend::new(); // or a cache_redis::RedisBackend
+
+    let sessions = Sessions::<Login>::new(backend.clone()).ttl(Duration::from_secs(3600));
+    let alice = Login { admin: false };
+    let id = sessions.create(Some("u-7"), &alice).await?; // id.expose(): the cookie
+    let login: Option<Login> = sessions.load(&id).await?;
+    let id = sessions.rotate(&id).await?.expect("live"); // a new id; the old one is dead
+    sessions.update(&id, &Login { admin: true }).await?; // SET XX: never resurrects
+    sessions.touch(&id).await?; // sliding expiry
+    let mine = sessions.list_for_user("u-7").await?;
+    sessions.destroy_all_for_user("u-7").await?; // "log out everywhere"
+
+    let states = OneTimeTokens::<String>::new(backend.clone());
+    let ten_minutes = Duration::from_secs(600);
+    let pkce = "pkce verifier".to_string();
+    let state = states.issue(&pkce, ten_minutes).await?;
+    let verifier = states.take(state.expose()).await?; // GETDEL: redeemed once
+
+    // feature `tower-sessions`: a tower_sessions::SessionStore for axum's SessionManagerLayer
+    let layer = tower_sessions::SessionManagerLayer::new(TowerSessionStore::new(backend));
+    assert_eq!(login, Some(alice));
+    assert_eq!(mine.len(), 1);
+    assert_eq!(sessions.load(&id).await?, None);
+    assert_eq!(verifier.as_deref(), Some("pkce verifier"));
     Ok(())
 }
 

@@ -24,20 +24,7 @@ impl LockToken {
     /// [`ErrorKind::Backend`](crate::ErrorKind) in the unlikely case that the operating
     /// system has no randomness to give.
     pub fn random() -> Result<Self> {
-        let mut random = [0_u8; 16];
-        getrandom::fill(&mut random).map_err(|error| {
-            crate::Error::new(
-                crate::ErrorKind::Backend,
-                format!("no randomness for a lock token: {error}"),
-            )
-        })?;
-        let mut hex = [0_u8; 32];
-        for (pair, byte) in hex.chunks_exact_mut(2).zip(random) {
-            const DIGITS: &[u8; 16] = b"0123456789abcdef";
-            pair[0] = DIGITS[usize::from(byte >> 4)];
-            pair[1] = DIGITS[usize::from(byte & 0xf)];
-        }
-        Ok(Self(hex))
+        crate::util::random::hex128("a lock token").map(Self)
     }
 
     /// The token as 32 lowercase hex digits, as backends store it.

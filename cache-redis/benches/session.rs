@@ -1,0 +1,151 @@
+//! Session load on Redis (`cache_core::session::Sessions::load`) against what an app does by
+//! hand with redis-rs: `GET session:<id>` on a `ConnectionManager` and a serde_json decode of
+//! the same record. 64 tasks loading one session, throughput (issue 13: target >= 0.9x).
+//!
+//! Starts its own `redis-server` on a free loopback port (or uses `REDIS_BENCH_URL`).
+//!
+//! ```text
+//! CARGO_TARGET_DIR=/work/target-redis cargo bench -p cache-redis --bench session -- \
+//!     --warm-up-time 1 --measurement-time 3
+//! ```
+//!
+//! After criterion, an interleaved pass (the variants take turns, median of rounds) prints
+//! the throughput ratio, which resists noise on a shared machine.
+#![allow(missing_docs, clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+mod common;
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cache_core::session::{SessionId, Sessions};
+use cache_redis::redis::{self, AsyncCommands, aio::ConnectionManager};
+use cache_redis::{RedisBackend, RedisConfig};
+use common::{interleaved_medians, spread, start_server};
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde::{Deserialize, Serialize};
+
+/// The session data: what a login keeps (the anchor payload of the other benches).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct User {
+    id: u64,
+    name: String,
+    email: String,
+    tags: Vec<String>,
+}
+
+fn user() -> User {
+    User {
+        id: 7,
+        name: "user number 7".into(),
+        email: "user7@example.com".into(),
+        tags: vec!["admin".into(), "beta".into(), "eu-west".into()],
+    }
+}
+
+/// The stored record as the hand-written anchor decodes it (the same JSON fields).
+#[derive(Deserialize)]
+struct Record {
+    #[allow(dead_code)]
+    user: Option<String>,
+    #[allow(dead_code)]
+    created_ms: u64,
+    data: User,
+}
+
+#[derive(Clone)]
+enum Variant {
+    /// `GET` + `serde_json::from_slice`, straight through redis-rs.
+    RawGetJson(ConnectionManager, Arc<str>),
+    /// `Sessions::load` on the backend.
+    Ours(Sessions<User>, SessionId),
+}
+
+impl Variant {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::RawGetJson(..) => "raw_get_json_decode",
+            Self::Ours(..) => "sessions_load",
+        }
+    }
+
+    async fn once(&self) -> User {
+        match self {
+            Self::RawGetJson(con, key) => {
+                let mut con = con.clone();
+                let bytes: Option<Vec<u8>> = con.get(&**key).await.unwrap();
+                serde_json::from_slice::<Record>(&bytes.expect("stored"))
+                    .unwrap()
+                    .data
+            }
+            Self::Ours(sessions, id) => sessions.load(id).await.unwrap().expect("live"),
+        }
+    }
+
+    async fn run(&self, iters: u64) -> Duration {
+        let this = self.clone();
+        spread(iters, move || {
+            let this = this.clone();
+            async move {
+                black_box(this.once().await);
+            }
+        })
+        .await
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let (_server, url) = start_server();
+    let variants = rt.block_on(async {
+        let backend =
+            RedisBackend::connect(RedisConfig::from_url(&url).unwrap().key_prefix("bench:"))
+                .await
+                .expect("connect");
+        let sessions: Sessions<User> = Sessions::new(backend);
+        let id = sessions.create(Some("u-7"), &user()).await.unwrap();
+        let raw = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_connection_manager()
+            .await
+            .unwrap();
+        let key: Arc<str> = format!("bench:session:{}", id.expose()).into();
+        let variants = vec![Variant::RawGetJson(raw, key), Variant::Ours(sessions, id)];
+        for variant in &variants {
+            assert_eq!(variant.once().await, user(), "{}", variant.name());
+        }
+        variants
+    });
+
+    let mut group = c.benchmark_group("session_load_64_tasks");
+    for variant in &variants {
+        group.bench_function(variant.name(), |b| {
+            b.to_async(&rt).iter_custom(|iters| variant.run(iters));
+        });
+    }
+    group.finish();
+
+    rt.block_on(interleaved(&variants));
+}
+
+/// The variants take turns in rounds of 10,000 loads; median throughput per variant and its
+/// ratio to the anchor (the first).
+async fn interleaved(variants: &[Variant]) {
+    let medians =
+        interleaved_medians(variants.len(), 10_000, |i, iters| variants[i].run(iters)).await;
+    for (variant, rate) in variants.iter().zip(&medians) {
+        eprintln!(
+            "64-task session loads {}: median {rate:.0} loads/s ({:.3}x raw GET + JSON decode)",
+            variant.name(),
+            rate / medians[0],
+        );
+    }
+}
+
+criterion_group!(session, benches);
+criterion_main!(session);
