@@ -85,6 +85,25 @@ async fn sessions() -> cache_core::Result<()> {
     Ok(())
 }
 
+// README: "## Redis", pipelines and transactions (on the harness's server)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_transaction() -> cache_core::Result<()> {
+    let Some(server) = cache_tests::redis_harness::shared_server() else {
+        return Ok(());
+    };
+    let backend = server
+        .backend(&cache_tests::redis_harness::unique_prefix("readme"))
+        .await;
+    let mut transfer = backend.pipeline();
+    transfer
+        .atomic()
+        .incr("{account}:alice", -30)
+        .incr("{account}:bob", 30);
+    let (alice, bob): (i64, i64) = transfer.query().await?;
+    assert_eq!((alice, bob), (-30, 30));
+    Ok(())
+}
+
 /// Each snippet above is the README's, line for line (up to spacing, which rustfmt changes).
 #[test]
 fn readme_is_in_sync() {
@@ -101,8 +120,20 @@ fn readme_is_in_sync() {
         .map(squeeze)
         .filter(|line| !line.is_empty() && !line.starts_with("//") && !line.starts_with("assert"))
         .filter(|line| {
-            !["#[tokio::test]", "Ok(())", "}"].contains(&line.as_str())
+            ![
+                "#[tokio::test]",
+                "Ok(())",
+                "}",
+                "};",
+                "return Ok(());",
+                ".await;",
+            ]
+            .contains(&line.as_str())
                 && !line.starts_with("async fn")
+                && !line.starts_with("#[tokio::test(")
+                && !line.starts_with("let Some(server)")
+                && !line.starts_with("let backend = server")
+                && !line.starts_with(".backend(")
         });
     for line in snippet_lines {
         assert!(
