@@ -3,6 +3,7 @@
 // Test support: a failed expectation is a panic by design.
 #![allow(clippy::panic, clippy::unwrap_used)]
 
+pub mod bare;
 pub mod conformance;
 pub mod faulty;
 pub mod logs;

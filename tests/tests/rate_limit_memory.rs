@@ -10,9 +10,9 @@ use cache_core::rate_limit::{
     Algorithm, FailureMode, RateLimitDecision, RateLimitPolicy, RateLimiter,
 };
 use cache_core::{
-    Bytes, CacheBackend, ErrorKind, KeyTtl, MemoryBackend, RateLimitStore, Result, async_trait,
-    with_backend,
+    Bytes, CacheBackend, ErrorKind, KeyTtl, MemoryBackend, RateLimitStore, with_backend,
 };
+use cache_tests::bare::Bare;
 use cache_tests::faulty::{Affected, Fault, Faulty};
 use tokio::time::{Instant, advance};
 
@@ -372,49 +372,9 @@ async fn a_slow_backend_times_out_into_the_failure_mode() {
     );
 }
 
-/// A backend that does not offer rate limiting keeps the trait's default (`None`).
-struct NoRateLimit(MemoryBackend);
-
-#[async_trait]
-impl CacheBackend for NoRateLimit {
-    async fn get(&self, key: &str) -> Result<Option<Bytes>> {
-        self.0.get(key).await
-    }
-    async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<()> {
-        self.0.set(key, value, ttl).await
-    }
-    async fn set_if_absent(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<bool> {
-        self.0.set_if_absent(key, value, ttl).await
-    }
-    async fn delete(&self, key: &str) -> Result<bool> {
-        self.0.delete(key).await
-    }
-    async fn exists(&self, key: &str) -> Result<bool> {
-        self.0.exists(key).await
-    }
-    async fn ttl(&self, key: &str) -> Result<KeyTtl> {
-        self.0.ttl(key).await
-    }
-    async fn expire(&self, key: &str, ttl: Duration) -> Result<bool> {
-        self.0.expire(key, ttl).await
-    }
-    async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
-        self.0.increment(key, delta).await
-    }
-    async fn delete_pattern(&self, pattern: &str) -> Result<u64> {
-        self.0.delete_pattern(pattern).await
-    }
-    async fn clear(&self) -> Result<()> {
-        self.0.clear().await
-    }
-    async fn ping(&self) -> Result<()> {
-        self.0.ping().await
-    }
-}
-
 #[tokio::test]
 async fn a_backend_without_rate_limiting_is_unsupported() {
-    let backend = NoRateLimit(MemoryBackend::new());
+    let backend = Bare(MemoryBackend::new());
     let policy = RateLimitPolicy::gcra(1, MINUTE);
     assert!(backend.rate_limits().is_none());
     let closed = RateLimiter::new(policy)

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use cache_core::session::{OneTimeTokens, SessionId, Sessions};
 use cache_core::{Bytes, CacheBackend, ErrorKind, KeyTtl, MemoryBackend};
+use cache_tests::bare::Bare;
 use cache_tests::conformance::SHORT_TTL;
 use cache_tests::faulty::{Affected, Fault, Faulty};
 use cache_tests::redis_harness::{RedisServer, shared_cluster, shared_server, unique_prefix};
@@ -452,55 +453,10 @@ async fn a_killed_redis_fails_closed() {
 #[tokio::test]
 async fn a_backend_without_structures_says_so() {
     // Sessions without a user need only the byte store; the rest say what is missing.
-    let store: Sessions<Cart> = Sessions::new(NoStructures(MemoryBackend::new()));
+    let store: Sessions<Cart> = Sessions::new(Bare(MemoryBackend::new()));
     let id = store.create(None, &cart(&[1])).await.unwrap();
     assert_eq!(store.load(&id).await.unwrap(), Some(cart(&[1])));
     let error = store.rotate(&id).await.expect_err("rotate needs take");
     assert_eq!(error.kind(), ErrorKind::Unsupported, "{error}");
     assert!(error.to_string().contains("session:<id>"), "{error}");
-}
-
-/// A memory backend behind a wrapper that forwards only the byte store.
-struct NoStructures(MemoryBackend);
-
-#[cache_core::async_trait]
-impl CacheBackend for NoStructures {
-    async fn get(&self, key: &str) -> cache_core::Result<Option<Bytes>> {
-        self.0.get(key).await
-    }
-    async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> cache_core::Result<()> {
-        self.0.set(key, value, ttl).await
-    }
-    async fn set_if_absent(
-        &self,
-        key: &str,
-        value: Bytes,
-        ttl: Option<Duration>,
-    ) -> cache_core::Result<bool> {
-        self.0.set_if_absent(key, value, ttl).await
-    }
-    async fn delete(&self, key: &str) -> cache_core::Result<bool> {
-        self.0.delete(key).await
-    }
-    async fn exists(&self, key: &str) -> cache_core::Result<bool> {
-        self.0.exists(key).await
-    }
-    async fn ttl(&self, key: &str) -> cache_core::Result<KeyTtl> {
-        self.0.ttl(key).await
-    }
-    async fn expire(&self, key: &str, ttl: Duration) -> cache_core::Result<bool> {
-        self.0.expire(key, ttl).await
-    }
-    async fn increment(&self, key: &str, delta: i64) -> cache_core::Result<i64> {
-        self.0.increment(key, delta).await
-    }
-    async fn delete_pattern(&self, pattern: &str) -> cache_core::Result<u64> {
-        self.0.delete_pattern(pattern).await
-    }
-    async fn clear(&self) -> cache_core::Result<()> {
-        self.0.clear().await
-    }
-    async fn ping(&self) -> cache_core::Result<()> {
-        self.0.ping().await
-    }
 }

@@ -11,6 +11,7 @@ use cache_core::structures::{
     Channel, Counter, HashRecord, Leaderboard, Op, Queue, Set, scan_keys,
 };
 use cache_core::{Bytes, CacheBackend, DynBackend, ErrorKind, KeyTtl, MemoryBackend};
+use cache_tests::bare::Bare;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -344,51 +345,6 @@ mod cluster {
         tokio::test(flavor = "multi_thread", worker_threads = 2),
         make
     );
-}
-
-/// The byte store alone: a backend offering no capability.
-struct Bare(MemoryBackend);
-
-#[cache_core::async_trait]
-impl CacheBackend for Bare {
-    async fn get(&self, key: &str) -> cache_core::Result<Option<Bytes>> {
-        self.0.get(key).await
-    }
-    async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> cache_core::Result<()> {
-        self.0.set(key, value, ttl).await
-    }
-    async fn set_if_absent(
-        &self,
-        key: &str,
-        value: Bytes,
-        ttl: Option<Duration>,
-    ) -> cache_core::Result<bool> {
-        self.0.set_if_absent(key, value, ttl).await
-    }
-    async fn delete(&self, key: &str) -> cache_core::Result<bool> {
-        self.0.delete(key).await
-    }
-    async fn exists(&self, key: &str) -> cache_core::Result<bool> {
-        self.0.exists(key).await
-    }
-    async fn ttl(&self, key: &str) -> cache_core::Result<KeyTtl> {
-        self.0.ttl(key).await
-    }
-    async fn expire(&self, key: &str, ttl: Duration) -> cache_core::Result<bool> {
-        self.0.expire(key, ttl).await
-    }
-    async fn increment(&self, key: &str, delta: i64) -> cache_core::Result<i64> {
-        self.0.increment(key, delta).await
-    }
-    async fn delete_pattern(&self, pattern: &str) -> cache_core::Result<u64> {
-        self.0.delete_pattern(pattern).await
-    }
-    async fn clear(&self) -> cache_core::Result<()> {
-        self.0.clear().await
-    }
-    async fn ping(&self) -> cache_core::Result<()> {
-        self.0.ping().await
-    }
 }
 
 /// A backend without the capabilities: every handle says so, naming the key.
