@@ -48,8 +48,9 @@ fn item() -> Bytes {
 
 #[derive(Clone)]
 enum Variant {
-    /// `RPUSH` + `LPOP` straight through redis-rs.
-    Raw(ConnectionManager, Arc<[String]>, Bytes),
+    /// `RPUSH` + `LPOP` straight through redis-rs (`timed`: with the backend's response
+    /// timeout on the connection, the bound every call of ours has).
+    Raw(ConnectionManager, Arc<[String]>, Bytes, bool),
     /// `StructureStore::apply` with `QueuePush` then `QueuePop { count: 1 }`.
     Ours(Box<RedisBackend>, Arc<[String]>, Bytes),
 }
@@ -57,14 +58,15 @@ enum Variant {
 impl Variant {
     fn name(&self) -> &'static str {
         match self {
-            Self::Raw(..) => "raw_rpush_lpop",
+            Self::Raw(.., false) => "raw_rpush_lpop",
+            Self::Raw(.., true) => "raw_rpush_lpop_timed",
             Self::Ours(..) => "structure_store_push_pop",
         }
     }
 
     async fn once(&self, task: u64) {
         match self {
-            Self::Raw(con, keys, item) => {
+            Self::Raw(con, keys, item, _) => {
                 let mut con = con.clone();
                 let key = &keys[task as usize];
                 let _: u64 = con.rpush(key, &item[..]).await.unwrap();
@@ -124,13 +126,17 @@ fn benches(c: &mut Criterion) {
             RedisBackend::connect(RedisConfig::from_url(&url).unwrap().key_prefix("bench:"))
                 .await
                 .expect("connect");
-        let raw = redis::Client::open(url.as_str())
-            .unwrap()
-            .get_connection_manager()
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let raw = client.get_connection_manager().await.unwrap();
+        let timed = redis::aio::ConnectionManagerConfig::new()
+            .set_response_timeout(Some(Duration::from_secs(1)));
+        let timed = client
+            .get_connection_manager_with_config(timed)
             .await
             .unwrap();
         let variants = vec![
-            Variant::Raw(raw, keys("raw"), item()),
+            Variant::Raw(raw, keys("raw"), item(), false),
+            Variant::Raw(timed, keys("timed"), item(), true),
             Variant::Ours(Box::new(backend), keys("ours"), item()),
         ];
         for variant in &variants {

@@ -168,7 +168,11 @@ impl RedisBackend {
                     return Err(invalid("a pop of zero values is not allowed"));
                 }
                 let mut cmd = self.on_key("LPOP", key);
-                cmd.arg(int_arg(count));
+                // One value is `LPOP key`, a bare bulk string, rather than the one-element
+                // array of `LPOP key 1` (benches/structures.rs).
+                if count > 1 {
+                    cmd.arg(int_arg(count));
+                }
                 self.values(op, false, &cmd).await
             }
             Op::QueuePopWait { timeout } => {

@@ -33,11 +33,13 @@ pub(super) fn score(value: &Value) -> Option<f64> {
     }
 }
 
-/// The values of an array reply (`LRANGE`, `LPOP count`, `SMEMBERS`); nil is none.
+/// The values of an array reply (`LRANGE`, `LPOP count`, `SMEMBERS`), or the one value of
+/// a bulk reply (`LPOP`); nil is none.
 pub(super) fn values(value: Value) -> Option<Vec<Bytes>> {
     match value {
         Value::Nil => Some(Vec::new()),
         Value::Array(items) | Value::Set(items) => items.into_iter().map(bytes).collect(),
+        one @ (Value::BulkString(_) | Value::SimpleString(_)) => bytes(one).map(|one| vec![one]),
         _ => None,
     }
 }
