@@ -32,9 +32,9 @@ use std::time::Duration;
 
 use cache_core::CacheBackend;
 use cache_core::lock::{Acquire, LockToken};
+use cache_redis::RedisBackend;
 use cache_redis::redis::{self, Script, aio::ConnectionManager};
-use cache_redis::{RedisBackend, RedisConfig};
-use common::{TASKS, interleaved_medians, spread_tasks, start_server};
+use common::{Measured, backend, compare, raw, runtime, spread_tasks, start_server, task_keys};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// The anchor's release: the compare-and-delete every single-instance Redis lock uses.
@@ -61,14 +61,6 @@ enum Variant {
 }
 
 impl Variant {
-    fn name(&self) -> &'static str {
-        match self {
-            Self::Anchor(..) => "set_nx_px_and_compare_and_delete",
-            Self::RawScripts(..) => "raw_evalsha_lock_scripts",
-            Self::Ours(..) => "lock_store_acquire_release",
-        }
-    }
-
     async fn once(&self, task: u64) {
         let token = LockToken::random().unwrap();
         match self {
@@ -127,6 +119,16 @@ impl Variant {
             }
         }
     }
+}
+
+impl Measured for Variant {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Anchor(..) => "set_nx_px_and_compare_and_delete",
+            Self::RawScripts(..) => "raw_evalsha_lock_scripts",
+            Self::Ours(..) => "lock_store_acquire_release",
+        }
+    }
 
     async fn run(&self, iters: u64) -> Duration {
         let this = self.clone();
@@ -138,33 +140,16 @@ impl Variant {
     }
 }
 
-fn keys(kind: &str) -> Arc<[String]> {
-    (0..TASKS)
-        .map(|task| format!("{kind}:job:{task}"))
-        .collect()
-}
-
 fn benches(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = runtime();
     let (_server, url) = start_server();
     let variants = rt.block_on(async {
-        let backend =
-            RedisBackend::connect(RedisConfig::from_url(&url).unwrap().key_prefix("bench:"))
-                .await
-                .expect("connect");
-        let raw = redis::Client::open(url.as_str())
-            .unwrap()
-            .get_connection_manager()
-            .await
-            .unwrap();
+        let backend = backend(&url).await;
+        let raw = raw(&url).await;
         let variants = vec![
-            Variant::Anchor(raw.clone(), keys("raw")),
-            Variant::RawScripts(raw, keys("rawscripts")),
-            Variant::Ours(Box::new(backend), keys("ours")),
+            Variant::Anchor(raw.clone(), task_keys("raw", "job")),
+            Variant::RawScripts(raw, task_keys("rawscripts", "job")),
+            Variant::Ours(Box::new(backend), task_keys("ours", "job")),
         ];
         for variant in &variants {
             variant.once(0).await;
@@ -172,23 +157,14 @@ fn benches(c: &mut Criterion) {
         variants
     });
 
-    let mut group = c.benchmark_group("lock_cycle_64_tasks");
-    for variant in &variants {
-        group.bench_function(variant.name(), |b| {
-            b.to_async(&rt).iter_custom(|iters| variant.run(iters));
-        });
-    }
-    group.finish();
-
-    rt.block_on(interleaved(&variants));
+    let medians = compare(c, &rt, "lock_cycle_64_tasks", &variants, 10_000);
+    report(&variants, &medians);
 }
 
 /// The variants take turns in rounds of 10,000 cycles; median throughput per variant and its
 /// ratios to the anchor and to the raw scripts (the variants' first two).
-async fn interleaved(variants: &[Variant]) {
-    let medians =
-        interleaved_medians(variants.len(), 10_000, |i, iters| variants[i].run(iters)).await;
-    for (variant, rate) in variants.iter().zip(&medians) {
+fn report(variants: &[Variant], medians: &[f64]) {
+    for (variant, rate) in variants.iter().zip(medians) {
         eprintln!(
             "64-task lock cycles {}: median {rate:.0} acquire+release/s ({:.3}x the anchor, \
              {:.3}x the raw scripts)",

@@ -20,9 +20,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cache_core::session::{SessionId, Sessions};
-use cache_redis::redis::{self, AsyncCommands, aio::ConnectionManager};
-use cache_redis::{RedisBackend, RedisConfig};
-use common::{interleaved_medians, spread, start_server};
+use cache_redis::redis::{AsyncCommands, aio::ConnectionManager};
+use common::{Measured, backend, compare, raw, runtime, spread, start_server};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
 
@@ -63,13 +62,6 @@ enum Variant {
 }
 
 impl Variant {
-    fn name(&self) -> &'static str {
-        match self {
-            Self::RawGetJson(..) => "raw_get_json_decode",
-            Self::Ours(..) => "sessions_load",
-        }
-    }
-
     async fn once(&self) -> User {
         match self {
             Self::RawGetJson(con, key) => {
@@ -80,6 +72,15 @@ impl Variant {
                     .data
             }
             Self::Ours(sessions, id) => sessions.load(id).await.unwrap().expect("live"),
+        }
+    }
+}
+
+impl Measured for Variant {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::RawGetJson(..) => "raw_get_json_decode",
+            Self::Ours(..) => "sessions_load",
         }
     }
 
@@ -96,24 +97,13 @@ impl Variant {
 }
 
 fn benches(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = runtime();
     let (_server, url) = start_server();
     let variants = rt.block_on(async {
-        let backend =
-            RedisBackend::connect(RedisConfig::from_url(&url).unwrap().key_prefix("bench:"))
-                .await
-                .expect("connect");
+        let backend = backend(&url).await;
         let sessions: Sessions<User> = Sessions::new(backend);
         let id = sessions.create(Some("u-7"), &user()).await.unwrap();
-        let raw = redis::Client::open(url.as_str())
-            .unwrap()
-            .get_connection_manager()
-            .await
-            .unwrap();
+        let raw = raw(&url).await;
         let key: Arc<str> = format!("bench:session:{}", id.expose()).into();
         let variants = vec![Variant::RawGetJson(raw, key), Variant::Ours(sessions, id)];
         for variant in &variants {
@@ -122,23 +112,14 @@ fn benches(c: &mut Criterion) {
         variants
     });
 
-    let mut group = c.benchmark_group("session_load_64_tasks");
-    for variant in &variants {
-        group.bench_function(variant.name(), |b| {
-            b.to_async(&rt).iter_custom(|iters| variant.run(iters));
-        });
-    }
-    group.finish();
-
-    rt.block_on(interleaved(&variants));
+    let medians = compare(c, &rt, "session_load_64_tasks", &variants, 10_000);
+    report(&variants, &medians);
 }
 
 /// The variants take turns in rounds of 10,000 loads; median throughput per variant and its
 /// ratio to the anchor (the first).
-async fn interleaved(variants: &[Variant]) {
-    let medians =
-        interleaved_medians(variants.len(), 10_000, |i, iters| variants[i].run(iters)).await;
-    for (variant, rate) in variants.iter().zip(&medians) {
+fn report(variants: &[Variant], medians: &[f64]) {
+    for (variant, rate) in variants.iter().zip(medians) {
         eprintln!(
             "64-task session loads {}: median {rate:.0} loads/s ({:.3}x raw GET + JSON decode)",
             variant.name(),

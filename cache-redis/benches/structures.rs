@@ -24,9 +24,9 @@ use std::time::Duration;
 use cache_core::Bytes;
 use cache_core::CacheBackend;
 use cache_core::structures::{Op, Reply};
+use cache_redis::RedisBackend;
 use cache_redis::redis::{self, AsyncCommands, aio::ConnectionManager};
-use cache_redis::{RedisBackend, RedisConfig};
-use common::{TASKS, interleaved_medians, spread_tasks, start_server};
+use common::{Measured, backend, compare, runtime, spread_tasks, start_server, task_keys};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
 
@@ -56,14 +56,6 @@ enum Variant {
 }
 
 impl Variant {
-    fn name(&self) -> &'static str {
-        match self {
-            Self::Raw(.., false) => "raw_rpush_lpop",
-            Self::Raw(.., true) => "raw_rpush_lpop_timed",
-            Self::Ours(..) => "structure_store_push_pop",
-        }
-    }
-
     async fn once(&self, task: u64) {
         match self {
             Self::Raw(con, keys, item, _) => {
@@ -97,6 +89,16 @@ impl Variant {
             }
         }
     }
+}
+
+impl Measured for Variant {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Raw(.., false) => "raw_rpush_lpop",
+            Self::Raw(.., true) => "raw_rpush_lpop_timed",
+            Self::Ours(..) => "structure_store_push_pop",
+        }
+    }
 
     async fn run(&self, iters: u64) -> Duration {
         let this = self.clone();
@@ -108,24 +110,11 @@ impl Variant {
     }
 }
 
-fn keys(kind: &str) -> Arc<[String]> {
-    (0..TASKS)
-        .map(|task| format!("{kind}:queue:{task}"))
-        .collect()
-}
-
 fn benches(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = runtime();
     let (_server, url) = start_server();
     let variants = rt.block_on(async {
-        let backend =
-            RedisBackend::connect(RedisConfig::from_url(&url).unwrap().key_prefix("bench:"))
-                .await
-                .expect("connect");
+        let backend = backend(&url).await;
         let client = redis::Client::open(url.as_str()).unwrap();
         let raw = client.get_connection_manager().await.unwrap();
         let timed = redis::aio::ConnectionManagerConfig::new()
@@ -135,9 +124,9 @@ fn benches(c: &mut Criterion) {
             .await
             .unwrap();
         let variants = vec![
-            Variant::Raw(raw, keys("raw"), item(), false),
-            Variant::Raw(timed, keys("timed"), item(), true),
-            Variant::Ours(Box::new(backend), keys("ours"), item()),
+            Variant::Raw(raw, task_keys("raw", "queue"), item(), false),
+            Variant::Raw(timed, task_keys("timed", "queue"), item(), true),
+            Variant::Ours(Box::new(backend), task_keys("ours", "queue"), item()),
         ];
         for variant in &variants {
             variant.once(0).await;
@@ -145,23 +134,14 @@ fn benches(c: &mut Criterion) {
         variants
     });
 
-    let mut group = c.benchmark_group("queue_push_pop_64_tasks");
-    for variant in &variants {
-        group.bench_function(variant.name(), |b| {
-            b.to_async(&rt).iter_custom(|iters| variant.run(iters));
-        });
-    }
-    group.finish();
-
-    rt.block_on(interleaved(&variants));
+    let medians = compare(c, &rt, "queue_push_pop_64_tasks", &variants, 10_000);
+    report(&variants, &medians);
 }
 
 /// The variants take turns in rounds of 10,000 pairs; median throughput per variant and its
 /// ratio to the raw pair (the first variant).
-async fn interleaved(variants: &[Variant]) {
-    let medians =
-        interleaved_medians(variants.len(), 10_000, |i, iters| variants[i].run(iters)).await;
-    for (variant, rate) in variants.iter().zip(&medians) {
+fn report(variants: &[Variant], medians: &[f64]) {
+    for (variant, rate) in variants.iter().zip(medians) {
         eprintln!(
             "64-task queue {}: median {rate:.0} push+pop pairs/s ({:.3}x raw RPUSH+LPOP)",
             variant.name(),

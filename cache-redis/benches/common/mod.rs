@@ -1,11 +1,15 @@
 //! Shared by the Redis benches: a `redis-server` of their own on a free loopback port (or
 //! `REDIS_BENCH_URL`), and a runner spreading operations over many tasks.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, async_fn_in_trait)]
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use tokio::runtime::Runtime;
 
 /// Tasks the throughput variants spread their operations over.
 pub const TASKS: u64 = 64;
@@ -101,4 +105,72 @@ where
             rate[rate.len() / 2]
         })
         .collect()
+}
+
+/// The runtime every Redis bench runs on: multi-threaded, two workers (the machine's cores).
+pub fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// One variant of a throughput comparison: `run(n)` does `n` operations and returns the wall
+/// time.
+pub trait Measured {
+    /// The variant's name in criterion's report.
+    fn name(&self) -> &'static str;
+    /// Runs `iters` operations, returning how long they took.
+    async fn run(&self, iters: u64) -> Duration;
+}
+
+/// A criterion group `group` of `variants`, then [`interleaved_medians`] of them in rounds of
+/// `per_round` operations: the median throughput of each, in the order given.
+pub fn compare<V: Measured>(
+    c: &mut Criterion,
+    rt: &Runtime,
+    group: &str,
+    variants: &[V],
+    per_round: u64,
+) -> Vec<f64> {
+    let mut criterion_group = c.benchmark_group(group);
+    for variant in variants {
+        criterion_group.bench_function(variant.name(), |b| {
+            b.to_async(rt).iter_custom(|iters| variant.run(iters));
+        });
+    }
+    criterion_group.finish();
+    rt.block_on(interleaved_medians(
+        variants.len(),
+        per_round,
+        |i, iters| variants[i].run(iters),
+    ))
+}
+
+/// One key per task (`<kind>:<what>:<task>`), so tasks of a throughput variant never contend
+/// on a key.
+pub fn task_keys(kind: &str, what: &str) -> Arc<[String]> {
+    (0..TASKS)
+        .map(|task| format!("{kind}:{what}:{task}"))
+        .collect()
+}
+
+/// The backend under test on the server at `url`, with the key prefix `bench:`.
+pub async fn backend(url: &str) -> cache_redis::RedisBackend {
+    let config = cache_redis::RedisConfig::from_url(url)
+        .expect("bench URL")
+        .key_prefix("bench:");
+    cache_redis::RedisBackend::connect(config)
+        .await
+        .expect("connect")
+}
+
+/// The anchor's connection: a plain redis-rs `ConnectionManager` on `url`.
+pub async fn raw(url: &str) -> redis::aio::ConnectionManager {
+    redis::Client::open(url)
+        .expect("bench URL")
+        .get_connection_manager()
+        .await
+        .expect("connect")
 }
