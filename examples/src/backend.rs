@@ -1,0 +1,26 @@
+//! Which backend an example app runs on: Redis when `REDIS_URL` (or `REDIS_HOST`) is set, the
+//! embedded memory backend otherwise. Same code, same behaviour.
+
+use cache_core::{DynBackend, MemoryBackend};
+use cache_redis::{RedisBackend, RedisConfig};
+
+/// The backend the environment asks for, and its name for logs (`"memory"` or `"redis"`).
+///
+/// # Errors
+///
+/// A `REDIS_*` variable with a bad value, or a Redis that refuses the connection.
+///
+/// ```no_run
+/// # async fn run() -> cache_core::Result<()> {
+/// let (backend, name) = examples::backend::from_env("demo:").await?;
+/// println!("serving on {name}");
+/// # let _ = backend; Ok(()) }
+/// ```
+pub async fn from_env(prefix: &str) -> cache_core::Result<(DynBackend, &'static str)> {
+    if std::env::var_os("REDIS_URL").is_none() && std::env::var_os("REDIS_HOST").is_none() {
+        return Ok((std::sync::Arc::new(MemoryBackend::new()), "memory"));
+    }
+    let config = RedisConfig::from_env()?.key_prefix(prefix);
+    let redis = RedisBackend::connect(config).await?;
+    Ok((std::sync::Arc::new(redis), "redis"))
+}

@@ -1,0 +1,4 @@
+//! The example apps of the seed guides, as libraries their binaries (`src/bin/`) start and the
+//! test suite drives over HTTP, on the embedded memory backend or on Redis.
+
+pub mod backend;
