@@ -142,3 +142,35 @@ fn readme_is_in_sync() {
         );
     }
 }
+
+/// The Rust code block of the README that starts with `first_line`, line by line.
+fn readme_block(first_line: &str) -> Vec<&'static str> {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find(&format!("```rust\n{first_line}\n"))
+        .unwrap_or_else(|| panic!("no README block starts with `{first_line}`"));
+    readme[start..]
+        .lines()
+        .skip(1)
+        .take_while(|line| *line != "```")
+        .collect()
+}
+
+/// The README's first snippet is the ui case `cached/pass/readme_intro.rs`, which must compile.
+#[test]
+fn readme_intro_is_a_compiling_ui_case() {
+    let case: Vec<&str> = include_str!("../ui/cached/pass/readme_intro.rs")
+        .lines()
+        .skip(1)
+        .collect();
+    assert_eq!(readme_block("use cache_core::cached;"), case);
+}
+
+/// The README's `#[rate_limited]` snippet is in the ui case `rate_limited/pass/readme.rs`.
+#[test]
+fn readme_rate_limited_is_in_a_compiling_ui_case() {
+    let case = include_str!("../ui/rate_limited/pass/readme.rs");
+    for line in readme_block("use cache_core::{RateLimited, cached, rate_limited};") {
+        assert!(case.contains(line), "not in the ui case as written: {line}");
+    }
+}

@@ -1,4 +1,5 @@
-//! The examples of DESIGN.md and the docs.
+//! The examples of DESIGN.md, the docs and the README (`readme_snippets` checks the README's
+//! are here as written).
 use cache_core::{RateLimited, cached, rate_limited};
 
 #[derive(Debug)]
