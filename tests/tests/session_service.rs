@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use cache_core::MemoryBackend;
-use cache_tests::redis_harness::{shared_server, unique_prefix};
+use cache_tests::redis_harness::{RedisServer, shared_server, unique_prefix};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, SET_COOKIE};
 use serde_json::Value;
@@ -323,3 +323,50 @@ on_both_backends!(
     jwks_second_call_is_a_hit,
     data_is_read_once_then_cached,
 );
+
+/// While Redis is down: data still answers from the source (fail-open), sessions fail closed
+/// (503, never a valid session), health says unhealthy. Then Redis comes back.
+#[tokio::test]
+async fn redis_down_data_falls_back_sessions_fail_closed() {
+    let Some(mut server) = RedisServer::start() else {
+        return;
+    };
+    let redis = server.backend(&unique_prefix("outage")).await;
+    let app = examples::session_service::router(Arc::new(redis.clone()), Some(redis));
+    let service = Service::start(app, "redis").await;
+    let cookie = service.login("alice").await;
+    assert_eq!(service.me(&cookie).await, Ok("alice".to_owned()));
+
+    server.kill();
+    for expected_reads in 1..=2 {
+        let response = service.get("/data/3", None).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["item"]["value"], "item #3");
+        // Nothing is stored while the cache is down: each call reads the source.
+        assert_eq!(body["source_reads"], expected_reads, "{body}");
+    }
+    let me = service.get("/me", Some(&cookie)).await;
+    assert_eq!(me.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(error_of(me).await, "session store unavailable");
+    let login = service.get("/login", None).await;
+    assert_eq!(login.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let health = service.get("/health", None).await;
+    assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = health.json().await.unwrap();
+    assert_eq!(body["status"], "unhealthy", "{body}");
+
+    server.restart();
+    // The client reconnects by itself. The restarted server starts empty (no persistence), so
+    // a fresh login, not the old cookie, shows the service whole again.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while service.get("/health", None).await.status() != StatusCode::OK {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Redis never came back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let again = service.login("alice").await;
+    assert_eq!(service.me(&again).await, Ok("alice".to_owned()));
+}
