@@ -80,7 +80,7 @@ impl KeySource {
                     alg: "EdDSA".to_owned(),
                     usage: "sig".to_owned(),
                     crv: "Ed25519".to_owned(),
-                    x: format!("{}-{kid}-public", self.issuer.len()),
+                    x: format!("fake-ed25519-public-key-{kid}"),
                 })
                 .collect(),
         })
