@@ -2,3 +2,5 @@
 //! test suite drives over HTTP, on the embedded memory backend or on Redis.
 
 pub mod backend;
+pub mod cache_interface;
+pub mod session_service;
