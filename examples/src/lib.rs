@@ -2,3 +2,4 @@
 //! test suite drives over HTTP, on the embedded memory backend or on Redis.
 
 pub mod backend;
+pub mod rest_demo;
