@@ -17,10 +17,30 @@ use cache_redis::{RedisBackend, RedisConfig};
 /// # let _ = backend; Ok(()) }
 /// ```
 pub async fn from_env(prefix: &str) -> cache_core::Result<(DynBackend, &'static str)> {
+    Ok(match redis_from_env(prefix).await? {
+        Some(redis) => (std::sync::Arc::new(redis), "redis"),
+        None => (std::sync::Arc::new(MemoryBackend::new()), "memory"),
+    })
+}
+
+/// The Redis backend the environment asks for, or `None` when neither `REDIS_URL` nor
+/// `REDIS_HOST` is set: for an app that also wants what only Redis tells (`INFO`).
+///
+/// # Errors
+///
+/// As [`from_env`].
+///
+/// ```no_run
+/// # async fn run() -> cache_core::Result<()> {
+/// if let Some(redis) = examples::backend::redis_from_env("demo:").await? {
+///     println!("Redis {}", redis.info().await?.version);
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn redis_from_env(prefix: &str) -> cache_core::Result<Option<RedisBackend>> {
     if std::env::var_os("REDIS_URL").is_none() && std::env::var_os("REDIS_HOST").is_none() {
-        return Ok((std::sync::Arc::new(MemoryBackend::new()), "memory"));
+        return Ok(None);
     }
     let config = RedisConfig::from_env()?.key_prefix(prefix);
-    let redis = RedisBackend::connect(config).await?;
-    Ok((std::sync::Arc::new(redis), "redis"))
+    RedisBackend::connect(config).await.map(Some)
 }

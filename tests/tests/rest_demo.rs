@@ -8,10 +8,26 @@ use std::time::Duration;
 
 use cache_core::layer::Prefix;
 use cache_core::{Bytes, CacheBackend, DynBackend, MemoryBackend};
-use examples::rest_demo::{BODY_LIMIT, DEFAULT_PREFIX, docs::ENDPOINTS, router};
+use cache_redis::RedisBackend;
+use examples::rest_demo::{BODY_LIMIT, DEFAULT_PREFIX, docs::ENDPOINTS, redis_router, router};
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
+
+/// The backend a scenario runs on.
+enum Served {
+    Memory(MemoryBackend),
+    Redis(Box<RedisBackend>),
+}
+
+impl Served {
+    fn backend(&self) -> DynBackend {
+        match self {
+            Self::Memory(memory) => Arc::new(memory.clone()),
+            Self::Redis(redis) => Arc::new(RedisBackend::clone(redis)),
+        }
+    }
+}
 
 /// The demo, serving on a free port.
 struct App {
@@ -20,10 +36,13 @@ struct App {
 }
 
 impl App {
-    async fn start(backend: DynBackend, name: &'static str) -> Self {
+    async fn start(on: &Served) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = router(backend, name, DEFAULT_PREFIX);
+        let app = match on {
+            Served::Memory(memory) => router(Arc::new(memory.clone()), "memory", DEFAULT_PREFIX),
+            Served::Redis(redis) => redis_router(RedisBackend::clone(redis), DEFAULT_PREFIX),
+        };
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self {
             base,
@@ -83,8 +102,8 @@ fn assert_client_error((status, body): &(StatusCode, Value), expected: StatusCod
     );
 }
 
-async fn cache_set_get_delete_list(backend: DynBackend, name: &'static str) {
-    let app = App::start(backend, name).await;
+async fn cache_set_get_delete_list(on: Served) {
+    let app = App::start(&on).await;
     let set = json!({ "key": "hello", "value": "world", "ttl": 300 });
     let (status, body) = app.post("/cache", Some(set)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -121,8 +140,8 @@ async fn cache_set_get_delete_list(backend: DynBackend, name: &'static str) {
     assert_eq!(app.get("/cache").await.1["count"], 2);
 }
 
-async fn user_profile_is_a_hit_with_a_falling_ttl(backend: DynBackend, name: &'static str) {
-    let app = App::start(backend, name).await;
+async fn user_profile_is_a_hit_with_a_falling_ttl(on: Served) {
+    let app = App::start(&on).await;
     let (status, body) = app.get("/users/user123").await;
     assert_client_error(&(status, body), StatusCode::NOT_FOUND);
 
@@ -155,8 +174,8 @@ async fn user_profile_is_a_hit_with_a_falling_ttl(backend: DynBackend, name: &'s
     assert_client_error(&app.get("/users/user123").await, StatusCode::NOT_FOUND);
 }
 
-async fn the_eleventh_check_is_refused(backend: DynBackend, name: &'static str) {
-    let app = App::start(backend, name).await;
+async fn the_eleventh_check_is_refused(on: Served) {
+    let app = App::start(&on).await;
     let path = "/rate-limit/check?user_id=user123&limit=10&window=60";
     for count in 1..=12_u64 {
         let response = app.request(Method::GET, path).send().await.unwrap();
@@ -184,8 +203,8 @@ async fn the_eleventh_check_is_refused(backend: DynBackend, name: &'static str) 
     assert_eq!(body["allowed"], true, "{body}");
 }
 
-async fn one_of_two_concurrent_lock_requests_is_refused(backend: DynBackend, name: &'static str) {
-    let app = App::start(backend, name).await;
+async fn one_of_two_concurrent_lock_requests_is_refused(on: Served) {
+    let app = App::start(&on).await;
     let path = "/lock/payment_gateway?processing_time=1";
     let ((first, first_body), (second, second_body)) =
         tokio::join!(app.post(path, None), app.post(path, None));
@@ -222,8 +241,8 @@ async fn one_of_two_concurrent_lock_requests_is_refused(backend: DynBackend, nam
     );
 }
 
-async fn tasks_come_back_fifo_then_404(backend: DynBackend, name: &'static str) {
-    let app = App::start(backend, name).await;
+async fn tasks_come_back_fifo_then_404(on: Served) {
+    let app = App::start(&on).await;
     let titles = ["Send email", "Process payment", "Generate report"];
     for (id, title) in titles.iter().enumerate() {
         let task = json!({ "id": id.to_string(), "title": title, "priority": "high" });
@@ -259,13 +278,13 @@ async fn tasks_come_back_fifo_then_404(backend: DynBackend, name: &'static str) 
     assert_client_error(&app.get("/queue/tasks").await, StatusCode::NOT_FOUND);
 }
 
-async fn stats_count_and_reset_only_the_demo(backend: DynBackend, name: &'static str) {
-    let other = Prefix::new("other_app:", backend.clone());
+async fn stats_count_and_reset_only_the_demo(on: Served) {
+    let other = Prefix::new("other_app:", on.backend());
     other
         .set("keep", Bytes::from_static(b"1"), None)
         .await
         .unwrap();
-    let app = App::start(backend.clone(), name).await;
+    let app = App::start(&on).await;
     for key in ["a", "b"] {
         app.post("/cache", Some(json!({ "key": key, "value": 1 })))
             .await;
@@ -278,10 +297,27 @@ async fn stats_count_and_reset_only_the_demo(backend: DynBackend, name: &'static
     assert_eq!(stats["status"], "connected");
     assert_eq!(stats["key_prefix"], DEFAULT_PREFIX);
     assert_eq!(stats["total_keys"], 3, "{stats}");
-    assert!(
-        stats["uptime_seconds"].is_u64() && stats["backend"].is_string(),
-        "{stats}"
-    );
+    assert!(stats["uptime_seconds"].is_u64(), "{stats}");
+    match on {
+        Served::Memory(_) => {
+            assert_eq!(stats["backend"], "memory");
+            assert!(stats["server"].is_null(), "{stats}");
+        }
+        Served::Redis(_) => {
+            assert_eq!(stats["backend"], "redis");
+            let server = &stats["server"];
+            assert!(server["used_memory_bytes"].as_u64().unwrap() > 0, "{stats}");
+            assert!(
+                server["total_commands_processed"].as_u64().unwrap() > 0,
+                "{stats}"
+            );
+            assert!(server["ops_per_second"].is_u64(), "{stats}");
+            assert!(
+                server["version"].as_str().is_some_and(|v| !v.is_empty()),
+                "{stats}"
+            );
+        }
+    }
 
     let (status, body) = app.post("/stats/reset", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -294,8 +330,8 @@ async fn stats_count_and_reset_only_the_demo(backend: DynBackend, name: &'static
     );
 }
 
-async fn bad_input_is_a_json_4xx(backend: DynBackend, name: &'static str) {
-    let app = App::start(backend, name).await;
+async fn bad_input_is_a_json_4xx(on: Served) {
+    let app = App::start(&on).await;
     let cases = [
         (
             app.post_raw("/cache", "{not json").await,
@@ -378,7 +414,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $scenario() {
-                    super::$scenario(std::sync::Arc::new(cache_core::MemoryBackend::new()), "memory").await;
+                    super::$scenario(super::Served::Memory(cache_core::MemoryBackend::new())).await;
                 }
             )*
         }
@@ -389,7 +425,7 @@ macro_rules! on_both_backends {
                 async fn $scenario() {
                     let Some(server) = shared_server() else { return };
                     let backend = server.backend(&unique_prefix(stringify!($scenario))).await;
-                    super::$scenario(std::sync::Arc::new(backend), "redis").await;
+                    super::$scenario(super::Served::Redis(Box::new(backend))).await;
                 }
             )*
         }
@@ -408,7 +444,7 @@ on_both_backends!(
 
 #[tokio::test]
 async fn openapi_and_docs_list_every_endpoint() {
-    let app = App::start(Arc::new(MemoryBackend::new()), "memory").await;
+    let app = App::start(&Served::Memory(MemoryBackend::new())).await;
     let (status, spec) = app.get("/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     assert!(

@@ -3,8 +3,10 @@
 //! key under `demo_api:`. The endpoints and curl lines to try are in `examples::rest_demo`.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
-use examples::rest_demo::{DEFAULT_PREFIX, router};
+use cache_core::MemoryBackend;
+use examples::rest_demo::{DEFAULT_PREFIX, redis_router, router};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,13 +18,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     // The demo's prefix is applied by the router (so `/stats/reset` can scope to it), not by
     // the Redis configuration.
-    let (backend, name) = examples::backend::from_env("").await?;
+    let (app, name) = match examples::backend::redis_from_env("").await? {
+        Some(redis) => (redis_router(redis, DEFAULT_PREFIX), "redis"),
+        None => (
+            router(Arc::new(MemoryBackend::new()), "memory", DEFAULT_PREFIX),
+            "memory",
+        ),
+    };
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
     let address = listener.local_addr()?;
     tracing::info!(%address, backend = name, "rest_demo listening");
     println!("rest_demo on http://{address}/docs ({name} backend)");
-    axum::serve(listener, router(backend, name, DEFAULT_PREFIX))
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             if let Err(error) = tokio::signal::ctrl_c().await {
                 tracing::warn!(%error, "cannot listen for Ctrl-C; serving until killed");

@@ -150,7 +150,6 @@ pub fn openapi() -> Value {
 }
 
 /// The `/docs` page: every endpoint in a table.
-#[must_use]
 pub fn page() -> Html<String> {
     let rows: String = ENDPOINTS
         .iter()

@@ -45,6 +45,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use cache_core::DynBackend;
 use cache_core::layer::Prefix;
+use cache_redis::RedisBackend;
 
 use errors::ApiError;
 
@@ -61,6 +62,8 @@ struct Demo {
     store: DynBackend,
     prefix: Arc<str>,
     backend_name: &'static str,
+    /// The same server, for what only Redis tells (`INFO`) in `/stats`.
+    redis: Option<RedisBackend>,
     started: Instant,
 }
 
@@ -75,12 +78,35 @@ struct Demo {
 /// # let _: axum::Router = app;
 /// ```
 pub fn router(backend: DynBackend, backend_name: &'static str, prefix: &str) -> Router {
-    let demo = Demo {
+    routes(Demo {
         store: Arc::new(Prefix::new(prefix, backend)),
         prefix: prefix.into(),
         backend_name,
+        redis: None,
         started: Instant::now(),
-    };
+    })
+}
+
+/// The demo's routes on Redis, every key under `prefix`; `/stats` adds the server's `INFO`
+/// figures (memory, clients, commands, operations per second, hit ratio).
+///
+/// ```no_run
+/// # async fn run() -> cache_core::Result<()> {
+/// let redis = cache_redis::RedisBackend::connect(cache_redis::RedisConfig::from_env()?).await?;
+/// let app = examples::rest_demo::redis_router(redis, "demo_api:");
+/// # let _: axum::Router = app; Ok(()) }
+/// ```
+pub fn redis_router(redis: RedisBackend, prefix: &str) -> Router {
+    routes(Demo {
+        store: Arc::new(Prefix::new(prefix, redis.clone())),
+        prefix: prefix.into(),
+        backend_name: "redis",
+        redis: Some(redis),
+        started: Instant::now(),
+    })
+}
+
+fn routes(demo: Demo) -> Router {
     Router::new()
         .route("/cache", post(cache::set).get(cache::list))
         .route("/cache/{key}", get(cache::get).delete(cache::delete))

@@ -5,13 +5,14 @@ use std::time::Instant;
 use axum::extract::State;
 use cache_core::CacheBackend;
 use cache_core::structures::scan_keys;
-use serde_json::json;
+use cache_redis::ServerInfo;
+use serde_json::{Value, json};
 
 use super::Demo;
 use super::errors::ApiResult;
 
 /// `GET /stats`: the backend, its health (a ping and how long it took), the demo's key count
-/// and the app's uptime.
+/// and the app's uptime; on Redis, the server's `INFO` figures too.
 pub(super) async fn stats(State(demo): State<Demo>) -> ApiResult {
     let started = Instant::now();
     let ping = demo.store.ping().await;
@@ -23,6 +24,10 @@ pub(super) async fn stats(State(demo): State<Demo>) -> ApiResult {
         Ok(()) => Some(scan_keys(demo.store.clone(), "*").collect().await?.len()),
         Err(_) => None,
     };
+    let server = match (&demo.redis, total_keys) {
+        (Some(redis), Some(_)) => Some(server_figures(&redis.info().await?)),
+        _ => None,
+    };
     Ok(axum::Json(json!({
         "backend": demo.backend_name,
         "status": if total_keys.is_some() { "connected" } else { "unavailable" },
@@ -30,7 +35,26 @@ pub(super) async fn stats(State(demo): State<Demo>) -> ApiResult {
         "key_prefix": demo.prefix,
         "total_keys": total_keys,
         "uptime_seconds": demo.started.elapsed().as_secs(),
+        "server": server,
     })))
+}
+
+/// What Redis says about itself: memory, clients, commands, operations per second, hits.
+fn server_figures(info: &ServerInfo) -> Value {
+    let field = |name: &str| info.fields.get(name).cloned();
+    json!({
+        "version": info.version,
+        "nodes": info.nodes,
+        "uptime_seconds": info.uptime.as_secs(),
+        "used_memory_bytes": info.used_memory,
+        "used_memory_human": field("used_memory_human"),
+        "connected_clients": info.connected_clients,
+        "total_commands_processed": info.total_commands_processed,
+        "ops_per_second": field("instantaneous_ops_per_sec").and_then(|ops| ops.parse::<u64>().ok()),
+        "keyspace_hits": info.keyspace_hits,
+        "keyspace_misses": info.keyspace_misses,
+        "hit_ratio": info.hit_ratio(),
+    })
 }
 
 /// `POST /stats/reset`: deletes the demo's keys, and only those (other prefixes on the same
