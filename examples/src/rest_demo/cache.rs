@@ -36,14 +36,12 @@ pub(super) struct Listing {
 pub(super) async fn set(State(demo): State<Demo>, Json(entry): Json<SetEntry>) -> ApiResult {
     check_key(&entry.key)?;
     let ttl = entry.ttl.unwrap_or(DEFAULT_TTL_SECS);
-    let secs = u64::try_from(ttl)
-        .ok()
-        .filter(|secs| (1..=MAX_TTL_SECS.unsigned_abs()).contains(secs))
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "ttl must be between 1 and {MAX_TTL_SECS} seconds, got {ttl}"
-            ))
-        })?;
+    if !(1..=MAX_TTL_SECS).contains(&ttl) {
+        return Err(ApiError::bad_request(format!(
+            "ttl must be between 1 and {MAX_TTL_SECS} seconds, got {ttl}"
+        )));
+    }
+    let secs = ttl.unsigned_abs();
     let bytes = serde_json::to_vec(&entry.value)
         .map_err(|error| ApiError::bad_request(format!("value for `{}`: {error}", entry.key)))?;
     demo.store

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use cache_core::structures::HashRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -43,13 +42,11 @@ pub(super) async fn create(State(demo): State<Demo>, Json(profile): Json<Profile
 }
 
 /// `GET /users/{id}`: the profile, `cache_hit`, and the seconds left (which only fall: reads
-/// do not extend the TTL); 404 with `cache_hit: false` when it is not cached.
+/// do not extend the TTL); 404 when it is not cached.
 pub(super) async fn get(State(demo): State<Demo>, Path(user_id): Path<String>) -> ApiResult {
     let record = record(&demo, &user_id);
     let Some(profile) = record.load::<Profile>().await? else {
-        return Err(ApiError::not_found(format!(
-            "User '{user_id}' not found in cache"
-        )));
+        return Err(not_cached(&user_id));
     };
     Ok(axum::Json(json!({
         "user_id": user_id,
@@ -62,10 +59,7 @@ pub(super) async fn get(State(demo): State<Demo>, Path(user_id): Path<String>) -
 /// `DELETE /users/{id}`: 404 if there was no such profile.
 pub(super) async fn delete(State(demo): State<Demo>, Path(user_id): Path<String>) -> ApiResult {
     if !record(&demo, &user_id).clear().await? {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("User '{user_id}' not found in cache"),
-        ));
+        return Err(not_cached(&user_id));
     }
     Ok(axum::Json(
         json!({ "message": "User profile deleted", "user_id": user_id }),
@@ -74,4 +68,8 @@ pub(super) async fn delete(State(demo): State<Demo>, Path(user_id): Path<String>
 
 fn record(demo: &Demo, user_id: &str) -> HashRecord {
     HashRecord::new(demo.store.clone(), format!("user:{user_id}"))
+}
+
+fn not_cached(user_id: &str) -> ApiError {
+    ApiError::not_found(format!("User '{user_id}' not found in cache"))
 }
