@@ -205,7 +205,8 @@ async fn the_eleventh_check_is_refused(on: Served) {
 
 async fn one_of_two_concurrent_lock_requests_is_refused(on: Served) {
     let app = App::start(&on).await;
-    let path = "/lock/payment_gateway?processing_time=1";
+    // Two seconds of processing: room for the second request to arrive on a loaded machine.
+    let path = "/lock/payment_gateway?processing_time=2";
     let ((first, first_body), (second, second_body)) =
         tokio::join!(app.post(path, None), app.post(path, None));
     let mut statuses = [first, second];
