@@ -17,12 +17,14 @@ use cache_redis::{RedisBackend, RedisConfig};
 /// # let _ = backend; Ok(()) }
 /// ```
 pub async fn from_env(prefix: &str) -> cache_core::Result<(DynBackend, &'static str)> {
-    let (backend, redis) = from_env_with_redis(prefix).await?;
-    Ok((backend, if redis.is_some() { "redis" } else { "memory" }))
+    Ok(match redis_from_env(prefix).await? {
+        Some(redis) => (std::sync::Arc::new(redis), "redis"),
+        None => (std::sync::Arc::new(MemoryBackend::new()), "memory"),
+    })
 }
 
-/// As [`from_env`], also handing back the [`RedisBackend`] itself when it is Redis, for the
-/// apps that show its Redis-only API (`info()`, `connection()`). Both are one connection.
+/// The Redis backend the environment asks for, or `None` when neither `REDIS_URL` nor
+/// `REDIS_HOST` is set: for an app that also wants what only Redis tells (`INFO`).
 ///
 /// # Errors
 ///
@@ -30,19 +32,15 @@ pub async fn from_env(prefix: &str) -> cache_core::Result<(DynBackend, &'static 
 ///
 /// ```no_run
 /// # async fn run() -> cache_core::Result<()> {
-/// let (backend, redis) = examples::backend::from_env_with_redis("demo:").await?;
-/// if let Some(redis) = &redis {
+/// if let Some(redis) = examples::backend::redis_from_env("demo:").await? {
 ///     println!("Redis {}", redis.info().await?.version);
 /// }
-/// # let _ = backend; Ok(()) }
+/// # Ok(()) }
 /// ```
-pub async fn from_env_with_redis(
-    prefix: &str,
-) -> cache_core::Result<(DynBackend, Option<RedisBackend>)> {
+pub async fn redis_from_env(prefix: &str) -> cache_core::Result<Option<RedisBackend>> {
     if std::env::var_os("REDIS_URL").is_none() && std::env::var_os("REDIS_HOST").is_none() {
-        return Ok((std::sync::Arc::new(MemoryBackend::new()), None));
+        return Ok(None);
     }
     let config = RedisConfig::from_env()?.key_prefix(prefix);
-    let redis = RedisBackend::connect(config).await?;
-    Ok((std::sync::Arc::new(redis.clone()), Some(redis)))
+    RedisBackend::connect(config).await.map(Some)
 }

@@ -12,8 +12,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(port) => port.parse()?,
         Err(_) => 8004,
     };
-    let (backend, redis) = examples::backend::from_env_with_redis("session_service:").await?;
-    let kind = if redis.is_some() { "redis" } else { "memory" };
+    let redis = examples::backend::redis_from_env("session_service:").await?;
+    let (backend, kind): (cache_core::DynBackend, _) = match &redis {
+        Some(redis) => (std::sync::Arc::new(redis.clone()), "redis"),
+        None => (
+            std::sync::Arc::new(cache_core::MemoryBackend::new()),
+            "memory",
+        ),
+    };
     let app = examples::session_service::router(backend, redis);
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!(port, backend = kind, "session_service listening");
