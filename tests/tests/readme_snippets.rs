@@ -1,7 +1,7 @@
 //! The README's snippets, as written there, run on the embedded backend: a README that does
 //! not compile or does not work fails here. `readme_is_in_sync` checks they are still the
 //! README's text.
-#![allow(clippy::unwrap_used, missing_docs, unused_variables)]
+#![allow(clippy::unwrap_used, clippy::panic, missing_docs, unused_variables)]
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Job {
