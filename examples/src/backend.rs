@@ -17,10 +17,17 @@ use cache_redis::{RedisBackend, RedisConfig};
 /// # let _ = backend; Ok(()) }
 /// ```
 pub async fn from_env(prefix: &str) -> cache_core::Result<(DynBackend, &'static str)> {
-    Ok(match redis_from_env(prefix).await? {
-        Some(redis) => (std::sync::Arc::new(redis), "redis"),
+    Ok(serving(redis_from_env(prefix).await?.as_ref()))
+}
+
+/// The backend to serve on, and its name: `redis` (a handle sharing its connection) when
+/// there is one, a fresh memory backend otherwise. For an app that also keeps the
+/// [`RedisBackend`] itself (see [`redis_from_env`]).
+pub fn serving(redis: Option<&RedisBackend>) -> (DynBackend, &'static str) {
+    match redis {
+        Some(redis) => (std::sync::Arc::new(redis.clone()), "redis"),
         None => (std::sync::Arc::new(MemoryBackend::new()), "memory"),
-    })
+    }
 }
 
 /// The Redis backend the environment asks for, or `None` when neither `REDIS_URL` nor

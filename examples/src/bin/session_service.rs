@@ -13,13 +13,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(_) => 8004,
     };
     let redis = examples::backend::redis_from_env("session_service:").await?;
-    let (backend, kind): (cache_core::DynBackend, _) = match &redis {
-        Some(redis) => (std::sync::Arc::new(redis.clone()), "redis"),
-        None => (
-            std::sync::Arc::new(cache_core::MemoryBackend::new()),
-            "memory",
-        ),
-    };
+    let (backend, kind) = examples::backend::serving(redis.as_ref());
     let app = examples::session_service::router(backend, redis);
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!(port, backend = kind, "session_service listening");
