@@ -66,6 +66,9 @@ pub mod __private;
 #[doc(hidden)]
 pub use backend::capabilities::capability_names;
 
+/// The `async_trait` attribute, re-exported so that an implementation of [`CacheBackend`] (or
+/// of a capability trait) needs no dependency of its own: write `#[cache_core::async_trait]`
+/// on the `impl`.
 pub use async_trait::async_trait;
 pub use backend::{
     CacheBackend, KeyTtl, LocalEntry, LocalValues, RateLimitStore, SharedValue, check_ttl,

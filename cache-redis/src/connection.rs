@@ -20,7 +20,8 @@ use crate::config::{RedisConfig, Topology, join_host_port};
 use crate::error::{from_redis, is_failover_error};
 
 /// The connection a [`RedisBackend`](crate::RedisBackend) uses, for direct Redis work: hashes,
-/// lists, sets, sorted sets, streams, scripts (the seed guides' `get_client()`).
+/// lists, sets, sorted sets, streams, scripts (what other Redis libraries hand out as
+/// `get_client()`).
 ///
 /// It implements [`redis::aio::ConnectionLike`], so every [`redis::AsyncCommands`] method
 /// works on it, on any topology. It is cheap to clone (clones share one multiplexed socket, or

@@ -5,3 +5,4 @@ pub mod backend;
 pub mod cache_interface;
 pub mod rest_demo;
 pub mod session_service;
+pub mod walkthrough;

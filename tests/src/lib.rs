@@ -4,8 +4,11 @@
 #![allow(clippy::panic, clippy::unwrap_used)]
 
 pub mod bare;
+pub mod browser;
 pub mod conformance;
 pub mod faulty;
 pub mod logs;
+pub mod packages;
 pub mod redis_harness;
+pub mod sections;
 pub mod structure_conformance;

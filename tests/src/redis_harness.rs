@@ -8,8 +8,9 @@
 //!   the server.
 //! - **No strays**: statics are never dropped, so every server also gets a tiny `sh` watchdog
 //!   that kills it once the test process is gone.
-//! - **Missing binary**: a missing `redis-server` / `redis-cli` fails every Redis test with
-//!   a message saying how to install it. Only with `CACHE_TESTS_SKIP_REDIS=1`, set on
+//! - **Missing binary**: a missing `redis-server` / `redis-cli` is installed from Debian's
+//!   packages when the tests run as root ([`crate::packages`]); otherwise, or when that
+//!   fails, every Redis test fails with the exact install line. Only with `CACHE_TESTS_SKIP_REDIS=1`, set on
 //!   purpose, do the helpers return `None` instead (the test returns early, a skip), after a
 //!   notice on the real standard error, where `cargo test` shows it. That rule lives in
 //!   [`redis_available`] alone. `REDIS_SERVER_BIN` / `REDIS_CLI_BIN` override the binaries.
@@ -68,7 +69,19 @@ static AVAILABLE: LazyLock<Result<bool, String>> = LazyLock::new(|| {
         );
         return Ok(false);
     }
-    Err(message)
+    // A machine with only the Rust toolchain: install them (as root), unless the binaries
+    // were pointed elsewhere on purpose.
+    let overridden = ["REDIS_SERVER_BIN", "REDIS_CLI_BIN"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some());
+    if overridden {
+        return Err(message);
+    }
+    match crate::packages::install(&["redis-server", "redis-tools"]) {
+        Ok(()) if binary_works(&server_bin()) && binary_works(&cli_bin()) => Ok(true),
+        Ok(()) => Err(format!("{message}; installed, yet still not runnable")),
+        Err(why) => Err(format!("{message}; {why}")),
+    }
 });
 
 /// Whether `redis-server` and `redis-cli` can be run. When they cannot, panics (fails the

@@ -6,18 +6,7 @@ use std::sync::Arc;
 
 use cache_core::{DynBackend, MemoryBackend};
 use cache_tests::redis_harness::{shared_server, unique_prefix};
-
-/// The lines of the section titled `title`.
-fn section<'a>(output: &'a str, title: &str) -> Vec<&'a str> {
-    let start = output
-        .find(&format!("== {title}\n"))
-        .unwrap_or_else(|| panic!("no section {title:?} in:\n{output}"));
-    output[start..]
-        .lines()
-        .skip(1)
-        .take_while(|line| !line.is_empty())
-        .collect()
-}
+use cache_tests::sections::section;
 
 async fn runs_every_section(backend: DynBackend) {
     let mut out = Vec::new();

@@ -481,8 +481,28 @@ async fn openapi_and_docs_list_every_endpoint() {
         let row = format!("{}</td><td><code>{}</code>", endpoint.method, endpoint.path);
         assert!(page.contains(&row), "{row} not on the page");
     }
-    // Self-contained: nothing for a browser to fetch elsewhere.
+    // Self-contained: nothing for a browser to fetch elsewhere (`docs_render_in_a_browser`
+    // loads it in one).
     for outside in ["<script", "<link", "src=", "http://", "https://", "@import"] {
         assert!(!page.contains(outside), "the page refers to `{outside}`");
     }
+}
+
+/// `/docs` as a real browser shows it: every endpoint is a row of the table Chromium built.
+#[tokio::test]
+async fn docs_render_in_a_browser() {
+    let app = App::start(&Served::Memory(MemoryBackend::new())).await;
+    let Some(dom) = cache_tests::browser::rendered_dom(&format!("{}/docs", app.base)).await else {
+        return;
+    };
+    assert!(dom.contains("<h1>cache-rs REST demo</h1>"), "{dom}");
+    for endpoint in ENDPOINTS {
+        let row = format!(
+            "<td class=\"method\">{}</td><td><code>{}</code></td>",
+            endpoint.method, endpoint.path
+        );
+        assert!(dom.contains(&row), "{row} not in the rendered page:\n{dom}");
+    }
+    let rows = dom.matches("<td class=\"method\">").count();
+    assert_eq!(rows, ENDPOINTS.len(), "{dom}");
 }

@@ -122,6 +122,9 @@ impl Site {
 pub(crate) enum Lookup<S> {
     Hit(S),
     Miss,
+    /// The key holds bytes this function cannot read (logged and counted once): a miss
+    /// whose later reads in the same call stay quiet about the same bytes.
+    Unreadable,
     /// The backend did not answer (logged): the caller runs uncached.
     Failed,
 }
@@ -144,7 +147,7 @@ pub(crate) async fn lookup<S: Cacheable>(site: &Site, served: &Entry, key: &str)
                 // do not decode: a miss, which the result then overwrites.
                 site.counters().error();
                 tracing::warn!(function = site.name(), key, %error, "the key holds another type of value; recomputing and overwriting it");
-                return Lookup::Miss;
+                return Lookup::Unreadable;
             }
             Err(_) => return Lookup::Failed,
         },
@@ -153,7 +156,7 @@ pub(crate) async fn lookup<S: Cacheable>(site: &Site, served: &Entry, key: &str)
         Some(value) => Lookup::Hit(value),
         None => {
             site.counters().error();
-            Lookup::Miss
+            Lookup::Unreadable
         }
     }
 }

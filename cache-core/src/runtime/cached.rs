@@ -95,12 +95,19 @@ where
         } else {
             lookup::<Sh::Value>(site, &served, key).await
         };
+        // Bytes this function cannot read are reported once per call, however often the
+        // call meets them (its lookups, then its claim).
+        let mut unreadable = false;
         let failed = match first {
             Lookup::Hit(value) => {
                 counters.hit();
                 return shape.load(value);
             }
             Lookup::Miss => false,
+            Lookup::Unreadable => {
+                unreadable = true;
+                false
+            }
             Lookup::Failed => true,
         };
         match state
@@ -113,19 +120,23 @@ where
                 // lookup raced that store. In process a look costs nothing; remotely only
                 // when a flight of this shard did end.
                 let look_again = in_process || (leader.raced() && !failed);
-                if look_again
-                    && let Lookup::Hit(value) = lookup::<Sh::Value>(site, &served, key).await
-                {
-                    counters.hit();
-                    leader.publish(Outcome::Value(value.clone()));
-                    return shape.load(value);
+                if look_again {
+                    match lookup::<Sh::Value>(site, &served, key).await {
+                        Lookup::Hit(value) => {
+                            counters.hit();
+                            leader.publish(Outcome::Value(value.clone()));
+                            return shape.load(value);
+                        }
+                        Lookup::Unreadable => unreadable = true,
+                        Lookup::Miss | Lookup::Failed => {}
+                    }
                 }
                 // A backend that just failed is not asked again: that would cost the caller a
                 // second timeout.
                 let claim: Claim<Sh::Value> = if failed {
                     Claim::Unlocked { store: false }
                 } else {
-                    fleet::claim(site, &served, key).await
+                    fleet::claim(site, &served, key, unreadable).await
                 };
                 if let Claim::Value(value) = claim {
                     counters.hit();

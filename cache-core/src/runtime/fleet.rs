@@ -16,7 +16,7 @@ use super::registry::Entry;
 use super::shape::Cacheable;
 use super::site::Site;
 use crate::SharedValue;
-use crate::codec::Json;
+use crate::codec::{Codec, Json};
 use crate::lock::held;
 use crate::lock::{Acquire, Fill, Granted, LockGuard, LockStore, LockToken, wait_for_release};
 use crate::typed::decode_or_warn;
@@ -43,8 +43,14 @@ pub(crate) enum Claim<S> {
 }
 
 /// Claims `key` for this process, waiting (woken, bounded by the function's `lock_wait`) while
-/// another process holds it.
-pub(crate) async fn claim<S: Cacheable>(site: &Site, served: &Entry, key: &str) -> Claim<S> {
+/// another process holds it. `unreadable`: this call already reported the key's bytes as
+/// unreadable, so finding them again here is not reported twice.
+pub(crate) async fn claim<S: Cacheable>(
+    site: &Site,
+    served: &Entry,
+    key: &str,
+    unreadable: bool,
+) -> Claim<S> {
     let Some(store) = site.locks(served) else {
         return Claim::Unlocked { store: true };
     };
@@ -80,7 +86,7 @@ pub(crate) async fn claim<S: Cacheable>(site: &Site, served: &Entry, key: &str) 
                     timeout: site.timeout(),
                 }));
             }
-            Ok(Acquire::Filled { value }) => return filled(site, key, &value),
+            Ok(Acquire::Filled { value }) => return filled(site, key, &value, unreadable),
             Ok(Acquire::Held { remaining }) => match woken {
                 None => watching = true,
                 Some(_) if tokio::time::Instant::now() >= deadline => {
@@ -98,12 +104,19 @@ pub(crate) async fn claim<S: Cacheable>(site: &Site, served: &Entry, key: &str) 
     }
 }
 
-fn filled<S: Cacheable>(site: &Site, key: &str, bytes: &Bytes) -> Claim<S> {
-    match decode_or_warn(&Json, Some(site.name()), key, bytes) {
+fn filled<S: Cacheable>(site: &Site, key: &str, bytes: &Bytes, reported: bool) -> Claim<S> {
+    let value = if reported {
+        Json.decode(bytes).ok()
+    } else {
+        decode_or_warn(&Json, Some(site.name()), key, bytes)
+    };
+    match value {
         Some(value) => Claim::Value(value),
         None => {
             // Not ours to read (another function's type under the key): compute and overwrite.
-            site.counters().error();
+            if !reported {
+                site.counters().error();
+            }
             Claim::Unlocked { store: true }
         }
     }

@@ -431,8 +431,16 @@ pub async fn corrupt_bytes_are_recomputed(backend: DynBackend) {
     let shared = Arc::clone(&backend);
     with_backend(backend, async {
         let before = CORRUPT.get();
+        let (guard, captured) = cache_tests::logs::capture(tracing::Level::WARN);
         assert_eq!(over_corrupt(3).await.name, "fresh");
+        drop(guard);
         assert_eq!(CORRUPT.get() - before, 1);
+        let warnings = captured.events();
+        assert_eq!(
+            warnings.len(),
+            1,
+            "one line per undecodable value: {warnings:?}"
+        );
         let stored = shared.get(&key).await.ok().flatten();
         let decoded = stored.and_then(|bytes| serde_json::from_slice::<User>(&bytes).ok());
         assert_eq!(
