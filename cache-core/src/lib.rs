@@ -54,6 +54,7 @@ pub mod key;
 pub mod layer;
 pub mod lock;
 mod memory;
+pub mod near;
 pub mod rate_limit;
 mod runtime;
 pub mod session;
@@ -71,7 +72,8 @@ pub use backend::capabilities::capability_names;
 /// on the `impl`.
 pub use async_trait::async_trait;
 pub use backend::{
-    CacheBackend, KeyTtl, LocalEntry, LocalValues, RateLimitStore, SharedValue, check_ttl,
+    CacheBackend, KeyTtl, LocalEntry, LocalValues, NearValues, RateLimitStore, SharedValue,
+    check_ttl,
 };
 pub use bytes::Bytes;
 pub use error::{Error, ErrorKind, Result};

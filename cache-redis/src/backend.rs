@@ -8,9 +8,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use bytes::Bytes;
 use cache_core::key::glob_escape;
+use cache_core::near::NearStats;
 use cache_core::structures::{KeyScan, PubSubStore, StructureStore};
 use cache_core::{
-    CacheBackend, Error, ErrorKind, KeyTtl, LockStore, RateLimitStore, Result, check_ttl,
+    CacheBackend, Error, ErrorKind, KeyTtl, LockStore, NearValues, RateLimitStore, Result,
+    check_ttl,
 };
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Cmd, FromRedisValue, Pipeline, Script, ToRedisArgs, Value};
@@ -20,6 +22,7 @@ use crate::connection::{self, RedisConnection};
 use crate::error::{from_redis, is_retriable};
 use crate::info::ServerInfo;
 use crate::locks::LockWakeups;
+use crate::near::{Near, WriteGuard, Written};
 use crate::scripts;
 use crate::structures::BlockingPool;
 
@@ -80,6 +83,8 @@ pub struct RedisBackend {
     pub(crate) blocking: Arc<BlockingPool>,
     /// The lock waiters of every clone, and their one subscription (see [`crate::locks`]).
     pub(crate) lock_wakeups: Arc<LockWakeups>,
+    /// The near cache, when configured (see [`RedisConfig::near_cache`]).
+    pub(crate) near: Option<Arc<Near>>,
 }
 
 impl std::fmt::Debug for RedisBackend {
@@ -115,6 +120,7 @@ impl RedisBackend {
     pub async fn connect(config: RedisConfig) -> Result<Self> {
         config.validate()?;
         let connected = connection::connect(&config).await?;
+        let near = start_near(connected.client.as_ref(), &config)?;
         let backend = Self {
             connection: connected.connection,
             client: connected.client,
@@ -122,6 +128,7 @@ impl RedisBackend {
             config,
             blocking: Arc::default(),
             lock_wakeups: Arc::default(),
+            near,
         };
         backend.ping().await?;
         tracing::debug!(topology = ?backend.config.topology, prefix = backend.config.key_prefix, "redis backend connected");
@@ -164,13 +171,16 @@ impl RedisBackend {
             config.clone(),
             Arc::downgrade(&pending),
         ));
+        let client = connection::standalone_client(&config)?;
+        let near = start_near(client.as_ref(), &config)?;
         Ok(Self {
             connection,
-            client: connection::standalone_client(&config)?,
+            client,
             op_timeout: config.response_timeout + config.connect_timeout,
             config,
             blocking: Arc::default(),
             lock_wakeups: Arc::default(),
+            near,
         })
     }
 
@@ -337,6 +347,7 @@ impl RedisBackend {
     /// holds something else, connection and timeout errors.
     pub async fn increment_with_ttl(&self, key: &str, delta: i64, ttl: Duration) -> Result<i64> {
         check_ttl(Some(ttl))?;
+        let _written = self.near_write(|| Written::Key(key));
         let key = self.prefixed_key(key);
         self.script(
             "increment_with_ttl",
@@ -357,6 +368,7 @@ impl RedisBackend {
     ///
     /// Connection and timeout errors.
     pub async fn delete_if_equals(&self, key: &str, expected: &[u8]) -> Result<bool> {
+        let _written = self.near_write(|| Written::Key(key));
         let key = self.prefixed_key(key);
         let removed: i64 = self
             .script(
@@ -421,6 +433,7 @@ impl RedisBackend {
         T: FromRedisValue,
         A: ToRedisArgs,
     {
+        let _written = self.near_write(|| Written::Keys(keys.to_vec()));
         let keys: Vec<String> = keys.iter().map(|key| self.prefixed_key(key)).collect();
         if let (true, Some((first, rest))) = (self.connection.is_cluster(), keys.split_first()) {
             let slot = scripts::slot(first.as_bytes());
@@ -438,6 +451,31 @@ impl RedisBackend {
             }
         })
         .await
+    }
+
+    /// What the near cache has done, if it is on (see [`RedisConfig::near_cache`]).
+    ///
+    /// ```no_run
+    /// # async fn run() -> cache_core::Result<()> {
+    /// let config = cache_redis::RedisConfig::from_env()?.near_cache(10_000);
+    /// let redis = cache_redis::RedisBackend::connect(config).await?;
+    /// if let Some(stats) = redis.near_cache_stats() {
+    ///     println!("near hits {}, invalidations {}, flushes {}", stats.hits, stats.invalidations, stats.flushes);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn near_cache_stats(&self) -> Option<NearStats> {
+        self.near.as_ref().map(|near| near.store.stats())
+    }
+
+    /// Guards a write of the keys `written` names, when the near cache is on (see
+    /// [`WriteGuard`]); `written` is not even built otherwise.
+    pub(crate) fn near_write<'a>(
+        &'a self,
+        written: impl FnOnce() -> Written<'a>,
+    ) -> Option<WriteGuard<'a>> {
+        self.near.as_deref().map(|near| near.writing(written()))
     }
 
     /// Runs `script` by SHA with already prefixed `keys`, through [`run`](Self::run).
@@ -735,6 +773,17 @@ fn key_ttl(pttl: i64) -> KeyTtl {
 #[async_trait]
 impl CacheBackend for RedisBackend {
     async fn get(&self, key: &str) -> Result<Option<Bytes>> {
+        if let Some(near) = &self.near {
+            if let Some(bytes) = near.store.get(key) {
+                return Ok(Some(bytes));
+            }
+            if let Some(read) = near
+                .read(key, &self.prefixed_key(key), self.op_timeout)
+                .await
+            {
+                return Ok(read);
+            }
+        }
         let mut cmd = redis::cmd("GET");
         cmd.arg(self.key_arg(key));
         let value: Option<Vec<u8>> = self.query("get", true, &cmd).await?;
@@ -742,12 +791,14 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<()> {
+        let _written = self.near_write(|| Written::Key(key));
         let ttl = self.effective_ttl(ttl)?;
         let cmd = Self::set_cmd(self.key_arg(key), &value, ttl);
         self.query("set", true, &cmd).await
     }
 
     async fn set_if_absent(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<bool> {
+        let _written = self.near_write(|| Written::Key(key));
         let ttl = self.effective_ttl(ttl)?;
         let mut cmd = Self::set_cmd(self.key_arg(key), &value, ttl);
         cmd.arg("NX");
@@ -756,6 +807,7 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn delete(&self, key: &str) -> Result<bool> {
+        let _written = self.near_write(|| Written::Key(key));
         let mut cmd = redis::cmd("UNLINK");
         cmd.arg(self.key_arg(key));
         let removed: u64 = self.query("delete", true, &cmd).await?;
@@ -763,6 +815,7 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn delete_many(&self, keys: &[&str]) -> Result<u64> {
+        let _written = self.near_write(|| Written::Keys(keys.to_vec()));
         if keys.is_empty() {
             return Ok(0);
         }
@@ -788,6 +841,7 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn expire(&self, key: &str, ttl: Duration) -> Result<bool> {
+        let _written = self.near_write(|| Written::Key(key));
         check_ttl(Some(ttl))?;
         let mut cmd = redis::cmd("PEXPIRE");
         cmd.arg(self.key_arg(key)).arg(ttl_millis(ttl));
@@ -796,6 +850,7 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn increment(&self, key: &str, delta: i64) -> Result<i64> {
+        let _written = self.near_write(|| Written::Key(key));
         let mut cmd = redis::cmd("INCRBY");
         cmd.arg(self.key_arg(key)).arg(delta);
         self.query("increment", false, &cmd).await
@@ -804,6 +859,9 @@ impl CacheBackend for RedisBackend {
     async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
         if keys.is_empty() {
             return Ok(Vec::new());
+        }
+        if let Some(near) = &self.near {
+            return self.get_many_near(near, keys).await;
         }
         // MGET: one round trip; split per shard (and reassembled in order) on a Cluster.
         let mut cmd = redis::cmd("MGET");
@@ -818,6 +876,8 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn set_many(&self, entries: &[(&str, Bytes)], ttl: Option<Duration>) -> Result<()> {
+        let _written =
+            self.near_write(|| Written::Keys(entries.iter().map(|(key, _)| *key).collect()));
         let ttl = self.effective_ttl(ttl)?;
         if entries.is_empty() {
             return Ok(());
@@ -861,6 +921,7 @@ impl CacheBackend for RedisBackend {
     }
 
     async fn delete_pattern(&self, pattern: &str) -> Result<u64> {
+        let _written = self.near_write(|| Written::Everything);
         let full = format!("{}{pattern}", glob_escape(&self.config.key_prefix));
         self.delete_matching(&full).await
     }
@@ -903,8 +964,50 @@ impl CacheBackend for RedisBackend {
     }
 
     /// `SCAN MATCH`, on every primary of a Cluster (see the `KeyScan` impl).
+    fn near(&self) -> Option<&dyn NearValues> {
+        self.near
+            .as_ref()
+            .map(|near| &near.store as &dyn NearValues)
+    }
+
     fn key_scan(&self) -> Option<&dyn KeyScan> {
         Some(self)
+    }
+}
+
+/// The near cache `config` asks for, on the standalone server `client` reaches.
+fn start_near(client: Option<&redis::Client>, config: &RedisConfig) -> Result<Option<Arc<Near>>> {
+    let Some(entries) = config.near_cache else {
+        return Ok(None);
+    };
+    // `validate` refused a near cache on any other topology.
+    let client = client.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Config,
+            "the near cache needs a standalone server",
+        )
+    })?;
+    Near::start(client, config, entries).map(Some)
+}
+
+impl RedisBackend {
+    /// `get_many` with the near cache on: its copies, and one `MGET` for the rest (not kept:
+    /// only single reads go through tracking).
+    async fn get_many_near(&self, near: &Near, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
+        let mut values: Vec<Option<Bytes>> = keys.iter().map(|key| near.store.get(key)).collect();
+        let missing: Vec<usize> = (0..keys.len()).filter(|&i| values[i].is_none()).collect();
+        if missing.is_empty() {
+            return Ok(values);
+        }
+        let mut cmd = redis::cmd("MGET");
+        for &i in &missing {
+            cmd.arg(self.key_arg(keys[i]));
+        }
+        let fetched: Vec<Option<Vec<u8>>> = self.query("get many", true, &cmd).await?;
+        for (i, value) in missing.into_iter().zip(fetched) {
+            values[i] = value.map(Bytes::from);
+        }
+        Ok(values)
     }
 }
 

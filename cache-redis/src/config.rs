@@ -184,6 +184,8 @@ pub struct RedisConfig {
     pub(crate) default_ttl: Option<Duration>,
     pub(crate) retry: RetryPolicy,
     pub(crate) allow_unprefixed_clear: bool,
+    pub(crate) near_cache: Option<usize>,
+    pub(crate) near_heartbeat: Duration,
 }
 
 impl fmt::Debug for RedisConfig {
@@ -208,6 +210,8 @@ impl fmt::Debug for RedisConfig {
             .field("default_ttl", &self.default_ttl)
             .field("retry", &self.retry)
             .field("allow_unprefixed_clear", &self.allow_unprefixed_clear)
+            .field("near_cache", &self.near_cache)
+            .field("near_heartbeat", &self.near_heartbeat)
             .finish()
     }
 }
@@ -222,7 +226,7 @@ impl Default for RedisConfig {
 pub const PREFIX_SEPARATORS: [char; 6] = [':', '.', '/', '-', '_', '|'];
 
 /// The environment variables [`RedisConfig::from_env`] reads.
-pub const ENV_VARS: [&str; 10] = [
+pub const ENV_VARS: [&str; 11] = [
     "REDIS_URL",
     "REDIS_HOST",
     "REDIS_PORT",
@@ -233,6 +237,7 @@ pub const ENV_VARS: [&str; 10] = [
     "REDIS_TLS_CA",
     "REDIS_TLS_CERT",
     "REDIS_TLS_KEY",
+    "REDIS_NEAR_CACHE",
 ];
 
 impl RedisConfig {
@@ -261,6 +266,8 @@ impl RedisConfig {
             default_ttl: None,
             retry: RetryPolicy::default(),
             allow_unprefixed_clear: false,
+            near_cache: None,
+            near_heartbeat: Duration::from_millis(500),
         }
     }
 
@@ -354,6 +361,7 @@ impl RedisConfig {
     /// | `REDIS_DB` | database number, ≥ 0 (default 0) |
     /// | `REDIS_KEY_PREFIX` | prefix put in front of every key, as is (default none; see [`key_prefix`](Self::key_prefix) for the separator) |
     /// | `REDIS_DEFAULT_TTL` | seconds, > 0, for writes that give no TTL (default none) |
+    /// | `REDIS_NEAR_CACHE` | entries, > 0: turns the near cache on with that bound ([`near_cache`](Self::near_cache); default off) |
     /// | `REDIS_TLS_CA` | path of a PEM file of CA certificates to trust instead of the system's ([`tls_ca`](Self::tls_ca)) |
     /// | `REDIS_TLS_CERT`, `REDIS_TLS_KEY` | paths of a PEM client certificate (chain) and its key, both or neither ([`tls_client_cert`](Self::tls_client_cert)) |
     ///
@@ -453,6 +461,23 @@ impl RedisConfig {
                 )
             })?;
             config.default_ttl = Some(Duration::from_secs(seconds));
+        }
+        if let Some(entries) = var("REDIS_NEAR_CACHE") {
+            let entries = entries
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Config,
+                        format!(
+                            "REDIS_NEAR_CACHE must be a number of entries greater than 0, got `{}`",
+                            entries.trim()
+                        ),
+                    )
+                })?;
+            config = config.near_cache(entries);
         }
         let read_pem = |name: &str| -> Result<Option<Vec<u8>>> {
             let Some(path) = var(name) else {
@@ -624,6 +649,47 @@ impl RedisConfig {
         self
     }
 
+    /// Keeps up to `max_entries` values read through the backend in process, so that a hit
+    /// costs no round trip and, for `#[cached]` functions, no decode: a **near cache**, kept
+    /// coherent by the server (RESP3 client tracking on a connection of its own). Off by
+    /// default; standalone servers only (a Cluster or Sentinel configuration with it is
+    /// refused by [`RedisBackend::connect`](crate::RedisBackend::connect)).
+    ///
+    /// The guarantee: a value is served from process memory only while the server has
+    /// promised to report every change to its key, and a report drops it before any later
+    /// read returns. When that promise may be broken (the tracking connection closes or is
+    /// killed, or a heartbeat `PING` goes unanswered), the near cache is emptied and reads go
+    /// to the server until tracking is back. A copy is therefore never served more than
+    /// [`near_heartbeat`](Self::near_heartbeat) plus the response timeout after the server
+    /// could last report a change. Writes through the backend drop the local copy before they
+    /// return, so a process always reads its own writes.
+    ///
+    /// ```
+    /// use cache_redis::RedisConfig;
+    /// let config = RedisConfig::new("127.0.0.1", 6379).near_cache(10_000);
+    /// assert_eq!(config.near_cache_entries(), Some(10_000));
+    /// ```
+    #[must_use]
+    pub fn near_cache(mut self, max_entries: usize) -> Self {
+        self.near_cache = Some(max_entries);
+        self
+    }
+
+    /// How often the near cache checks that its tracking connection still answers (default
+    /// 500 ms): with the response timeout, the bound on how long a copy can be served after
+    /// the server stopped being able to report changes.
+    #[must_use]
+    pub fn near_heartbeat(mut self, interval: Duration) -> Self {
+        self.near_heartbeat = interval;
+        self
+    }
+
+    /// The near cache's bound, if it is on (see [`near_cache`](Self::near_cache)).
+    #[must_use]
+    pub fn near_cache_entries(&self) -> Option<usize> {
+        self.near_cache
+    }
+
     /// The deployment this configuration points at.
     #[must_use]
     pub fn topology(&self) -> &Topology {
@@ -681,6 +747,28 @@ impl RedisConfig {
                 ErrorKind::Config,
                 "connect and response timeouts must be greater than zero",
             ));
+        }
+        if let Some(entries) = self.near_cache {
+            if entries == 0 {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "the near cache needs room for at least one entry; leave it off instead",
+                ));
+            }
+            if !matches!(self.topology, Topology::Standalone { .. }) {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "the near cache needs a standalone server: on a Cluster or behind Sentinel the \
+                     client cannot yet tell which node an invalidation came from, or re-track \
+                     after a failover",
+                ));
+            }
+            if self.near_heartbeat.is_zero() {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "the near cache's heartbeat interval must be greater than zero",
+                ));
+            }
         }
         if self.db < 0 {
             return Err(Error::new(

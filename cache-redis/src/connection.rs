@@ -297,7 +297,10 @@ fn tls_certificates(config: &RedisConfig) -> Option<redis::TlsCertificates> {
 }
 
 /// The client for one standalone server, with the configured certificates.
-fn open_client(info: ConnectionInfo, config: &RedisConfig) -> redis::RedisResult<redis::Client> {
+pub(crate) fn open_client(
+    info: ConnectionInfo,
+    config: &RedisConfig,
+) -> redis::RedisResult<redis::Client> {
     #[cfg(feature = "tls")]
     if let Some(certificates) = tls_certificates(config) {
         return redis::Client::build_with_tls(info, certificates);

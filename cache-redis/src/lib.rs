@@ -31,6 +31,14 @@
 //! [`RedisBackend::pipeline`] batches commands and runs `MULTI`/`EXEC` transactions on
 //! prefixed keys, split or refused per hash slot on a Cluster.
 //!
+//! # Near cache
+//!
+//! [`RedisConfig::near_cache`] (or `REDIS_NEAR_CACHE`) keeps values read through the backend
+//! in process, decoded for `#[cached]`, coherent through RESP3 client tracking: hits cost no
+//! round trip, writes by any client drop the copy, and a lost or silent tracking connection
+//! empties it until tracking is back. The guarantee and its bound are on
+//! [`RedisConfig::near_cache`]; [`RedisBackend::near_cache_stats`] counts what it does.
+//!
 //! # Plain Redis
 //!
 //! [`RedisBackend::connection`] hands out the shared connection for hashes, lists, sets, sorted
@@ -51,6 +59,7 @@ mod connection;
 mod error;
 mod info;
 mod locks;
+mod near;
 mod pipeline;
 mod rate_limit;
 mod scripts;
@@ -60,5 +69,6 @@ pub use backend::RedisBackend;
 pub use config::{ENV_VARS, PREFIX_SEPARATORS, RedisConfig, RetryPolicy, Topology};
 pub use connection::RedisConnection;
 pub use info::ServerInfo;
+pub use near::TRACKING_CLIENT_NAME;
 pub use pipeline::RedisPipeline;
 pub use redis;

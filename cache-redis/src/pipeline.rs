@@ -12,6 +12,7 @@ use redis::{FromRedisValue, Pipeline, ToRedisArgs, Value};
 use crate::backend::{RedisBackend, ttl_millis};
 use crate::connection::not_connected_yet;
 use crate::error::from_redis;
+use crate::near::Written;
 use crate::scripts;
 
 /// A batch of Redis commands sent in one round trip (one per hash slot on a Cluster), or with
@@ -73,8 +74,11 @@ pub struct RedisPipeline {
     pipe: Pipeline,
     /// Per command, in order.
     commands: Vec<Command>,
-    /// Whether the backend is a Cluster: only then are keys recorded, for their slots.
+    /// Whether the backend is a Cluster (keys are recorded for their slots).
     cluster: bool,
+    /// Whether keys are recorded: on a Cluster, and with the near cache on (to drop the
+    /// copies of the keys the pipeline may write).
+    record_keys: bool,
     /// The first misuse of the builder (a zero TTL, a key before any command), reported by
     /// [`query`](Self::query).
     invalid: Option<Error>,
@@ -83,7 +87,7 @@ pub struct RedisPipeline {
 #[derive(Default)]
 struct Command {
     ignored: bool,
-    /// On a Cluster: each key as the caller named it, and its slot (prefix included).
+    /// Where recorded: each key as the caller named it, and its slot (prefix included).
     keys: Vec<(String, u16)>,
 }
 
@@ -104,6 +108,7 @@ impl RedisBackend {
             pipe: redis::pipe(),
             commands: Vec::new(),
             cluster: self.connection.is_cluster(),
+            record_keys: self.connection.is_cluster() || self.near.is_some(),
             invalid: None,
         }
     }
@@ -130,7 +135,7 @@ impl RedisPipeline {
         let Some(command) = self.commands.last_mut() else {
             return self.refuse(format!("key `{key}` given before any command"));
         };
-        if self.cluster {
+        if self.record_keys {
             let full = self.backend.prefixed_key(key);
             command
                 .keys
@@ -241,6 +246,10 @@ impl RedisPipeline {
         if let Some(error) = &self.invalid {
             return Err(Error::new(error.kind(), error.message()));
         }
+        let _written = self.backend.near_write(|| {
+            let keys = self.commands.iter().flat_map(|command| &command.keys);
+            Written::Keys(keys.map(|(key, _)| key.as_str()).collect())
+        });
         let values = if self.commands.is_empty() {
             Vec::new()
         } else if self.cluster {

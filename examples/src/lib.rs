@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod cache_interface;
+pub mod flask_patterns;
 pub mod rest_demo;
 pub mod session_service;
 pub mod walkthrough;

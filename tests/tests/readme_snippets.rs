@@ -104,6 +104,19 @@ async fn redis_transaction() -> cache_core::Result<()> {
     Ok(())
 }
 
+// README: "### Near cache" (on the harness's server instead of `from_env`)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn near_cache() -> cache_core::Result<()> {
+    let Some(server) = cache_tests::redis_harness::shared_server() else {
+        return Ok(());
+    };
+    let config = server.config(&cache_tests::redis_harness::unique_prefix("readme_near"));
+    let redis = cache_redis::RedisBackend::connect(config.near_cache(10_000)).await?;
+    let stats = redis.near_cache_stats(); // hits, misses, inserts, refused, invalidations, flushes, serving
+    assert!(stats.is_some());
+    Ok(())
+}
+
 /// Each snippet above is the README's, line for line (up to spacing, which rustfmt changes).
 #[test]
 fn readme_is_in_sync() {
@@ -134,6 +147,8 @@ fn readme_is_in_sync() {
                 && !line.starts_with("let Some(server)")
                 && !line.starts_with("let backend = server")
                 && !line.starts_with(".backend(")
+                && !line.starts_with("let config = server")
+                && !line.starts_with("let redis = cache_redis::RedisBackend::connect(config")
         });
     for line in snippet_lines {
         assert!(

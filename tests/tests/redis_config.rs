@@ -46,6 +46,7 @@ fn every_variable() {
         ("REDIS_DB", "3"),
         ("REDIS_KEY_PREFIX", "myapp:"),
         ("REDIS_DEFAULT_TTL", "3600"),
+        ("REDIS_NEAR_CACHE", "5000"),
     ])
     .unwrap();
     assert_eq!(standalone(&config), ("cache.internal".to_owned(), 6380));
@@ -53,7 +54,8 @@ fn every_variable() {
     assert!(config.has_password());
     assert_eq!(config.prefix(), "myapp:");
     assert_eq!(config.fallback_ttl(), Some(Duration::from_secs(3600)));
-    assert_eq!(cache_redis::ENV_VARS.len(), 10);
+    assert_eq!(config.near_cache_entries(), Some(5_000));
+    assert_eq!(cache_redis::ENV_VARS.len(), 11);
 }
 
 #[test]
@@ -99,6 +101,8 @@ fn bad_values_name_their_variable() {
         ("REDIS_DEFAULT_TTL", "0"),
         ("REDIS_DEFAULT_TTL", "-5"),
         ("REDIS_DEFAULT_TTL", "1h"),
+        ("REDIS_NEAR_CACHE", "0"),
+        ("REDIS_NEAR_CACHE", "lots"),
         ("REDIS_URL", "http://localhost:6379"),
         ("REDIS_URL", "redis://:hunter2@host:notaport"),
         ("REDIS_URL", "redis://:hunter2@host:6379/x"),

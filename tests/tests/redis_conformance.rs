@@ -1,6 +1,7 @@
 //! The backend conformance suites (`cache_tests::conformance` and
 //! `cache_tests::structure_conformance`, unchanged) on a real standalone Redis and on a real
-//! 3-primary Redis Cluster, each test under its own key prefix.
+//! 3-primary Redis Cluster, and on standalone with the near cache on, each test under its own
+//! key prefix.
 //!
 //! Without `redis-server` the tests fail, saying how to install it; with
 //! `CACHE_TESTS_SKIP_REDIS=1` they skip with a notice (see `cache_tests::redis_harness`).
@@ -41,6 +42,30 @@ fn assert_all_run(source: &str, checks: &[&str]) {
     }
 }
 
+/// Both suites, every check, for the `make` in scope.
+macro_rules! every_check {
+    () => {
+        redis_conformance!(conformance, make;
+            get_set_roundtrip, ttl_expiry, ttl_none_and_zero, set_if_absent_semantics,
+            set_if_absent_race, delete_and_exists, expire_semantics, increment_semantics,
+            increment_concurrent, batch_operations, delete_pattern_escaped, delete_pattern_many,
+            clear_and_ping, wrappers_keep_capabilities, lock_acquire_release_fences,
+            lock_lease_lapses, lock_fill_fenced, lock_supersede, lock_watch_wakes,
+            lock_zero_lease_refused, lock_state_invisible);
+
+        mod structures {
+            use super::*;
+
+            redis_conformance!(structure_conformance, make;
+                queue_fifo, queue_exactly_once, queue_pop_wait, hash_fields, hash_expiry,
+                sorted_set_leaderboard, sorted_set_nan_refused, set_members, counter_with_ttl,
+                counter_concurrent, take_once, replace_existing_only, wrong_type_refused,
+                key_space_shared, key_scan_patterns, key_scan_paging, pubsub_order_and_counts,
+                pubsub_dropped_subscription);
+        }
+    };
+}
+
 mod standalone {
     use super::*;
 
@@ -48,13 +73,7 @@ mod standalone {
         Some(shared_server()?.backend(&unique_prefix(name)).await)
     }
 
-    redis_conformance!(conformance, make;
-        get_set_roundtrip, ttl_expiry, ttl_none_and_zero, set_if_absent_semantics,
-        set_if_absent_race, delete_and_exists, expire_semantics, increment_semantics,
-        increment_concurrent, batch_operations, delete_pattern_escaped, delete_pattern_many,
-        clear_and_ping, wrappers_keep_capabilities, lock_acquire_release_fences,
-        lock_lease_lapses, lock_fill_fenced, lock_supersede, lock_watch_wakes,
-        lock_zero_lease_refused, lock_state_invisible);
+    every_check!();
 
     /// Every check of both suites is in the lists.
     #[test]
@@ -65,17 +84,27 @@ mod standalone {
             structures::CHECKS,
         );
     }
+}
 
-    mod structures {
-        use super::*;
+/// With the near cache on: the contract holds through it.
+mod near {
+    use super::*;
 
-        redis_conformance!(structure_conformance, make;
-            queue_fifo, queue_exactly_once, queue_pop_wait, hash_fields, hash_expiry,
-            sorted_set_leaderboard, sorted_set_nan_refused, set_members, counter_with_ttl,
-            counter_concurrent, take_once, replace_existing_only, wrong_type_refused,
-            key_space_shared, key_scan_patterns, key_scan_paging, pubsub_order_and_counts,
-            pubsub_dropped_subscription);
+    async fn make(name: &str) -> Option<cache_redis::RedisBackend> {
+        let config = shared_server()?
+            .config(&unique_prefix(name))
+            .near_cache(1_000);
+        let redis = cache_redis::RedisBackend::connect(config).await.unwrap();
+        for _ in 0..500 {
+            if redis.near_cache_stats().unwrap().serving {
+                return Some(redis);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the near cache never started serving");
     }
+
+    every_check!();
 }
 
 mod cluster {
@@ -85,22 +114,5 @@ mod cluster {
         Some(shared_cluster()?.backend(&unique_prefix(name)).await)
     }
 
-    redis_conformance!(conformance, make;
-        get_set_roundtrip, ttl_expiry, ttl_none_and_zero, set_if_absent_semantics,
-        set_if_absent_race, delete_and_exists, expire_semantics, increment_semantics,
-        increment_concurrent, batch_operations, delete_pattern_escaped, delete_pattern_many,
-        clear_and_ping, wrappers_keep_capabilities, lock_acquire_release_fences,
-        lock_lease_lapses, lock_fill_fenced, lock_supersede, lock_watch_wakes,
-        lock_zero_lease_refused, lock_state_invisible);
-
-    mod structures {
-        use super::*;
-
-        redis_conformance!(structure_conformance, make;
-            queue_fifo, queue_exactly_once, queue_pop_wait, hash_fields, hash_expiry,
-            sorted_set_leaderboard, sorted_set_nan_refused, set_members, counter_with_ttl,
-            counter_concurrent, take_once, replace_existing_only, wrong_type_refused,
-            key_space_shared, key_scan_patterns, key_scan_paging, pubsub_order_and_counts,
-            pubsub_dropped_subscription);
-    }
+    every_check!();
 }

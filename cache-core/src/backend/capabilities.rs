@@ -73,6 +73,23 @@ pub trait LocalValues: Send + Sync {
     ) -> Result<()>;
 }
 
+/// The near-cache capability: decoded copies of a remote backend's values, kept in process
+/// only while the backend hears of every change to them (see [`near`](crate::near)). Offered
+/// by a Redis backend with its near cache on, through [`CacheBackend::near`].
+///
+/// Unlike [`LocalValues`], a copy that is not there says nothing: the value may still be on
+/// the server, so a caller that finds nothing asks the backend. Both methods finish without
+/// waiting.
+pub trait NearValues: Send + Sync {
+    /// Calls `visit` with the current copy under `key`, if there is one that may be served.
+    fn visit(&self, key: &str, visit: &mut dyn FnMut(LocalEntry<'_>));
+
+    /// Keeps `value`, decoded from `bytes`, beside the copy under `key` — only if that copy
+    /// is still the very buffer `bytes` came from: a copy replaced or dropped since is left
+    /// alone, so a decoded value can never outlive its bytes.
+    fn remember(&self, key: &str, bytes: &Bytes, value: SharedValue);
+}
+
 /// The rate-limit capability: atomic decisions per key, shared by every process using the
 /// backend. Offered by [`MemoryBackend`](crate::MemoryBackend) and the Redis backend through
 /// [`CacheBackend::rate_limits`]; used by [`RateLimiter`](crate::RateLimiter).
@@ -191,6 +208,10 @@ macro_rules! forward_capabilities {
             let $this = self;
             $crate::CacheBackend::key_scan($inner)
         }
+        fn near(&self) -> ::core::option::Option<&dyn $crate::NearValues> {
+            let $this = self;
+            $crate::CacheBackend::near($inner)
+        }
     };
 }
 
@@ -206,6 +227,7 @@ pub fn capability_names(backend: &dyn CacheBackend) -> Vec<&'static str> {
         ("structures", backend.structures().is_some()),
         ("pubsub", backend.pubsub().is_some()),
         ("key_scan", backend.key_scan().is_some()),
+        ("near", backend.near().is_some()),
     ];
     offered
         .into_iter()

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-pub use capabilities::{LocalEntry, LocalValues, RateLimitStore, SharedValue};
+pub use capabilities::{LocalEntry, LocalValues, NearValues, RateLimitStore, SharedValue};
 
 use crate::lock::LockStore;
 use crate::structures::{KeyScan, PubSubStore, StructureStore};
@@ -206,6 +206,14 @@ pub trait CacheBackend: Send + Sync + 'static {
     /// Incremental listing of the keys matching a glob, if the backend can list them (see
     /// [`KeyScan`] and [`structures::scan_keys`](crate::structures::scan_keys)).
     fn key_scan(&self) -> Option<&dyn KeyScan> {
+        None
+    }
+
+    /// Decoded copies of this backend's values kept in process while they are known to be
+    /// current, if it keeps any (a Redis backend with its near cache on; see
+    /// [`near`](crate::near)). The macro runtime serves hits from them; a key they do not hold
+    /// is looked up on the backend as usual.
+    fn near(&self) -> Option<&dyn NearValues> {
         None
     }
 }

@@ -12,7 +12,8 @@ use crate::structures::{
     KeyScan, Op, PubSubStore, Reply, ScanCursor, ScanPage, StructureStore, Subscription,
 };
 use crate::{
-    CacheBackend, KeyBuf, KeyTtl, LocalEntry, LocalValues, RateLimitStore, Result, SharedValue,
+    CacheBackend, KeyBuf, KeyTtl, LocalEntry, LocalValues, NearValues, RateLimitStore, Result,
+    SharedValue,
 };
 
 /// Puts `prefix` in front of every key, so several apps or tenants share one store without
@@ -157,6 +158,9 @@ impl<B: CacheBackend> CacheBackend for Prefix<B> {
     fn key_scan(&self) -> Option<&dyn KeyScan> {
         self.inner.key_scan().map(|_| self as &dyn KeyScan)
     }
+    fn near(&self) -> Option<&dyn NearValues> {
+        self.inner.near().map(|_| self as &dyn NearValues)
+    }
 }
 
 /// Reached only through [`CacheBackend::local`], which offers it only when the inner backend
@@ -178,6 +182,20 @@ impl<B: CacheBackend> LocalValues for Prefix<B> {
         match self.inner.local() {
             Some(local) => local.store(self.key(key).as_str(), value, encoded, ttl),
             None => Err(unsupported("in-process values")),
+        }
+    }
+}
+
+/// Reached only through [`CacheBackend::near`], as above.
+impl<B: CacheBackend> NearValues for Prefix<B> {
+    fn visit(&self, key: &str, visit: &mut dyn FnMut(LocalEntry<'_>)) {
+        if let Some(near) = self.inner.near() {
+            near.visit(self.key(key).as_str(), visit);
+        }
+    }
+    fn remember(&self, key: &str, bytes: &Bytes, value: SharedValue) {
+        if let Some(near) = self.inner.near() {
+            near.remember(self.key(key).as_str(), bytes, value);
         }
     }
 }

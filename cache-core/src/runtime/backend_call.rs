@@ -152,8 +152,15 @@ pub(crate) async fn lookup<S: Cacheable>(site: &Site, served: &Entry, key: &str)
             Err(_) => return Lookup::Failed,
         },
     };
-    match decode_or_warn(&Json, Some(site.name()), key, &bytes) {
-        Some(value) => Lookup::Hit(value),
+    match decode_or_warn::<_, S>(&Json, Some(site.name()), key, &bytes) {
+        Some(value) => {
+            if let Some(near) = backend.near() {
+                // The bytes came from the near cache or were just kept by it: the next hit
+                // is a clone, not a decode (kept only if that copy is still these bytes).
+                near.remember(key, &bytes, Arc::new(value.clone()));
+            }
+            Lookup::Hit(value)
+        }
         None => {
             site.counters().error();
             Lookup::Unreadable

@@ -4,6 +4,8 @@
 //!
 //! - **In-process hit** (memory backend): one read under a shard's read lock, no allocation,
 //!   no decode, no timer.
+//! - **Near hit** (Redis with its near cache on): the same, on the near cache's copy; the
+//!   first hit of a copy decodes it and keeps the value beside it.
 //! - **Remote hit** (Redis): one `GET`.
 //! - **Miss**: on a remote backend with locks, one `GET`, one claim and one fenced fill (see
 //!   [`fleet`](super::fleet)); without locks (or with `lock = false`) one `GET` and one
@@ -23,8 +25,9 @@ use super::settings;
 use super::shape::{CacheShape, Cacheable};
 use super::single_flight::{Join, Outcome, Waited, wait};
 use super::site::Site;
-use crate::Result;
+use crate::codec::{Codec, Json};
 use crate::lock::held;
+use crate::{NearValues, Result};
 
 /// The whole cached call: hit → value; miss → one body run per key, stored and shared.
 pub async fn cached<R, Sh, Body, Fut>(site: &'static Site, key: &str, shape: Sh, body: Body) -> R
@@ -49,6 +52,7 @@ where
 }
 
 /// The in-process fast path: no allocation, no decode, no reference count on the registry.
+/// A near cache's copy is served the same way once decoded, off this function's own code.
 #[inline]
 fn local_hit<S: Cacheable>(site: &Site, key: &str) -> Option<S> {
     let mut hit = None;
@@ -60,9 +64,38 @@ fn local_hit<S: Cacheable>(site: &Site, key: &str) -> Option<S> {
                     .and_then(|value| value.downcast_ref::<S>())
                     .cloned();
             });
+        } else if let Some(near) = served.backend.near() {
+            hit = near_hit(near, key);
         }
     });
     hit
+}
+
+/// A hit on a near cache's copy: its decoded value, or its bytes decoded now and kept beside
+/// them. Undecodable bytes are left to the miss path, which reports them.
+///
+/// Never inlined: inlined, its decode grew `local_hit` and cost the memory backend's hit
+/// 50 -> 62 ns (macro_hit, `ours_cached`, one run each on this machine).
+#[inline(never)]
+fn near_hit<S: Cacheable>(near: &dyn NearValues, key: &str) -> Option<S> {
+    let mut hit = None;
+    let mut undecoded = None;
+    near.visit(key, &mut |entry| {
+        hit = entry
+            .value
+            .and_then(|value| value.downcast_ref::<S>())
+            .cloned();
+        if hit.is_none() {
+            undecoded = Some(entry.bytes.clone());
+        }
+    });
+    if hit.is_some() {
+        return hit;
+    }
+    let bytes = undecoded?;
+    let value: S = Json.decode(&bytes).ok()?;
+    near.remember(key, &bytes, Arc::new(value.clone()));
+    Some(value)
 }
 
 /// Flights are per store as well as per key: tasks in different `with_backend` scopes each

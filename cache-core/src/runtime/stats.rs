@@ -26,7 +26,7 @@ struct Padded(AtomicU64);
 
 /// A counter that threads add to without sharing a cache line.
 #[derive(Default)]
-struct Striped([Padded; STRIPES]);
+pub(crate) struct Striped([Padded; STRIPES]);
 
 thread_local! {
     static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
@@ -47,11 +47,11 @@ fn stripe() -> usize {
 
 impl Striped {
     #[inline]
-    fn add(&self, n: u64) {
+    pub(crate) fn add(&self, n: u64) {
         self.0[stripe()].0.fetch_add(n, Ordering::Relaxed);
     }
 
-    fn sum(&self) -> u64 {
+    pub(crate) fn sum(&self) -> u64 {
         self.0
             .iter()
             .map(|cell| cell.0.load(Ordering::Relaxed))

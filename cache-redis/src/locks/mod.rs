@@ -17,6 +17,7 @@ pub(crate) use wakeups::LockWakeups;
 use redis::Value;
 
 use crate::backend::{RedisBackend, ttl_millis};
+use crate::near::Written;
 use crate::scripts;
 
 /// The keys of one lock name (see the `LockStore` impl).
@@ -266,6 +267,8 @@ impl LockStore for RedisBackend {
     }
 
     async fn fill(&self, name: &str, token: &LockToken, fence: u64, fill: Fill) -> Result<bool> {
+        // The value is written under `name` itself: its near-cache copy is stale.
+        let _written = self.near_write(|| Written::Key(name));
         let ttl = self.effective_ttl(fill.ttl)?.map_or(0, ttl_millis);
         let keys = self.lock_keys(name)?;
         let channel = self.lock_channel();
@@ -290,6 +293,8 @@ impl LockStore for RedisBackend {
     }
 
     async fn supersede(&self, name: &str, value: Option<Fill>) -> Result<bool> {
+        // The value is written under `name` itself: its near-cache copy is stale.
+        let _written = self.near_write(|| Written::Key(name));
         let ttl = match &value {
             Some(fill) => self.effective_ttl(fill.ttl)?.map_or(0, ttl_millis),
             None => 0,

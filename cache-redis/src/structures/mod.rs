@@ -19,6 +19,7 @@ use redis::{Cmd, FromRedisValue, Value};
 pub(crate) use blocking::BlockingPool;
 
 use crate::backend::{RedisBackend, ttl_millis};
+use crate::near::Written;
 
 /// What kind of value `op` works on, for the `WRONGTYPE` message.
 fn kind(op: &Op<'_>) -> &'static str {
@@ -367,6 +368,12 @@ impl RedisBackend {
 #[async_trait]
 impl StructureStore for RedisBackend {
     async fn apply(&self, key: &str, op: Op<'_>) -> Result<Reply> {
+        // The operations that change a plain value, the only kind the near cache holds.
+        let writes_value = matches!(
+            op,
+            Op::Take | Op::Replace { .. } | Op::CounterIncrement { .. }
+        );
+        let _written = writes_value.then(|| self.near_write(|| Written::Key(key)));
         self.run_op(key, &op)
             .await
             .map_err(|error| about(key, &op, error))
