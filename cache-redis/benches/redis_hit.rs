@@ -25,26 +25,8 @@ use cache_core::__private::{KeyBuf, Shape, Site, SiteConfig, cached};
 use cache_redis::redis::{self, AsyncCommands};
 use cache_redis::{RedisBackend, RedisConfig};
 use cached::{AsyncRedisCache, ConcurrentCachedAsync};
-use common::{spread, start_server};
+use common::{User, load_user, spread, start_server};
 use criterion::{Criterion, criterion_group, criterion_main};
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct User {
-    id: u64,
-    name: String,
-    email: String,
-    tags: Vec<String>,
-}
-
-fn load_user(id: u64) -> User {
-    User {
-        id,
-        name: format!("user number {id}"),
-        email: format!("user{id}@example.com"),
-        tags: vec!["admin".into(), "beta".into(), "eu-west".into()],
-    }
-}
 
 static LOADS: AtomicU64 = AtomicU64::new(0);
 const HOT: u64 = 7;

@@ -21,27 +21,9 @@ use std::time::Duration;
 
 use cache_core::session::{SessionId, Sessions};
 use cache_redis::redis::{AsyncCommands, aio::ConnectionManager};
-use common::{Measured, backend, compare, raw, runtime, spread, start_server};
+use common::{Measured, User, backend, compare, load_user, raw, runtime, spread, start_server};
 use criterion::{Criterion, criterion_group, criterion_main};
-use serde::{Deserialize, Serialize};
-
-/// The session data: what a login keeps (the anchor payload of the other benches).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct User {
-    id: u64,
-    name: String,
-    email: String,
-    tags: Vec<String>,
-}
-
-fn user() -> User {
-    User {
-        id: 7,
-        name: "user number 7".into(),
-        email: "user7@example.com".into(),
-        tags: vec!["admin".into(), "beta".into(), "eu-west".into()],
-    }
-}
+use serde::Deserialize;
 
 /// The stored record as the hand-written anchor decodes it (the same JSON fields).
 #[derive(Deserialize)]
@@ -102,12 +84,12 @@ fn benches(c: &mut Criterion) {
     let variants = rt.block_on(async {
         let backend = backend(&url).await;
         let sessions: Sessions<User> = Sessions::new(backend);
-        let id = sessions.create(Some("u-7"), &user()).await.unwrap();
+        let id = sessions.create(Some("u-7"), &load_user(7)).await.unwrap();
         let raw = raw(&url).await;
         let key: Arc<str> = format!("bench:session:{}", id.expose()).into();
         let variants = vec![Variant::RawGetJson(raw, key), Variant::Ours(sessions, id)];
         for variant in &variants {
-            assert_eq!(variant.once().await, user(), "{}", variant.name());
+            assert_eq!(variant.once().await, load_user(7), "{}", variant.name());
         }
         variants
     });

@@ -11,6 +11,25 @@ use std::time::{Duration, Instant};
 use criterion::Criterion;
 use tokio::runtime::Runtime;
 
+/// The payload of the hit and session benches: a small user record (about 90 bytes of JSON).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct User {
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+    pub tags: Vec<String>,
+}
+
+/// The record of user `id`, as a database would load it.
+pub fn load_user(id: u64) -> User {
+    User {
+        id,
+        name: format!("user number {id}"),
+        email: format!("user{id}@example.com"),
+        tags: vec!["admin".into(), "beta".into(), "eu-west".into()],
+    }
+}
+
 /// Tasks the throughput variants spread their operations over.
 pub const TASKS: u64 = 64;
 

@@ -25,8 +25,10 @@ pub(super) async fn run(backend: &DynBackend, out: &mut impl Write) -> Result<()
     section(out, "external API client")?;
     caching(backend, &upstream, out).await?;
     retries(backend, &upstream, out).await?;
-    rate_limit(backend, &upstream, out).await?;
-    circuit_breaker(backend, &upstream, out).await
+    let limited = (rate_limited(&upstream), "/weather/paris", 4);
+    in_a_row(backend, &upstream, limited, "3 calls a minute", out).await?;
+    let broken = (breaking(&upstream), "/down", 3);
+    in_a_row(backend, &upstream, broken, "opens after 2 failures", out).await
 }
 
 /// The guide's weather API: an API key, responses cached 10 minutes, 100 calls a minute.
@@ -164,47 +166,43 @@ async fn retries(
     Ok(())
 }
 
-async fn rate_limit(
-    backend: &DynBackend,
-    upstream: &Upstream,
-    out: &mut impl Write,
-) -> Result<(), StepError> {
-    upstream.reset();
-    let config = ApiConfig {
+/// A payment API allowed 3 calls a minute: the 4th is refused without reaching it.
+fn rate_limited(upstream: &Upstream) -> ApiConfig {
+    ApiConfig {
         rate_limit: Some(RateLimitPolicy::fixed_window(3, Duration::from_secs(60))),
         consumer_id: "payment-service-v1".into(),
         ..plain_api(upstream, "payments", ApiAuth::None)
-    };
-    let client = ApiClient::new(config, backend.clone())?;
-    let outcomes = outcomes(&client, "/weather/paris", 4).await;
-    writeln!(
-        out,
-        "3 calls a minute, 4 calls -> {outcomes:?} (upstream calls: {})",
-        upstream.counts.calls()
-    )?;
-    Ok(())
+    }
 }
 
-async fn circuit_breaker(
-    backend: &DynBackend,
-    upstream: &Upstream,
-    out: &mut impl Write,
-) -> Result<(), StepError> {
-    upstream.reset();
-    let config = ApiConfig {
+/// A failing API whose circuit opens after 2 failures: the 3rd call is not sent.
+fn breaking(upstream: &Upstream) -> ApiConfig {
+    ApiConfig {
         max_retries: 0,
         circuit_breaker: Some(BreakerPolicy {
             threshold: 2,
             cool_down: Duration::from_secs(60),
         }),
         ..plain_api(upstream, "legacy-api", ApiAuth::None)
-    };
+    }
+}
+
+/// `calls` GETs of `path` in a row on a client for `config`: what each returned, and how many
+/// reached the upstream.
+async fn in_a_row(
+    backend: &DynBackend,
+    upstream: &Upstream,
+    (config, path, calls): (ApiConfig, &str, usize),
+    what: &str,
+    out: &mut impl Write,
+) -> Result<(), StepError> {
+    upstream.reset();
     let client = ApiClient::new(config, backend.clone())?;
-    let outcomes = outcomes(&client, "/down", 3).await;
+    let outcomes = outcomes(&client, path, calls).await;
+    let reached = upstream.counts.calls();
     writeln!(
         out,
-        "opens after 2 failures, 3 calls -> {outcomes:?} (upstream calls: {})",
-        upstream.counts.calls()
+        "{what}, {calls} calls -> {outcomes:?} (upstream calls: {reached})"
     )?;
     Ok(())
 }
