@@ -169,16 +169,25 @@ fn send_signal(pid: u32, signal: &str) {
 
 /// Runs `redis-cli -p <port> <args>` and returns its standard output.
 pub fn cli(port: u16, args: &[&str]) -> String {
-    let output = Command::new(cli_bin())
-        .arg("-h")
-        .arg("127.0.0.1")
-        .arg("-p")
-        .arg(port.to_string())
+    let output = cli_command(port)
         .args(args)
         .stdin(Stdio::null())
         .output()
         .expect("run redis-cli");
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `redis-cli` for the server on `port`, to run with more arguments, or without any as a
+/// writer in a process of its own that reads commands from its standard input, one per line,
+/// and answers each on its standard output.
+pub fn cli_command(port: u16) -> Command {
+    let mut command = Command::new(cli_bin());
+    command
+        .arg("-h")
+        .arg("127.0.0.1")
+        .arg("-p")
+        .arg(port.to_string());
+    command
 }
 
 fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
