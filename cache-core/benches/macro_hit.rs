@@ -43,6 +43,7 @@ static SITE: Site = Site::new(SiteConfig {
     lock: true,
     lock_lease: None,
     lock_wait: None,
+    jitter: None,
 });
 
 /// The stats name the macro gives `ours_get_user` (`module::path::fn_name`).

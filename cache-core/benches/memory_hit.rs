@@ -52,6 +52,7 @@ static SITE_ARC: Site = Site::new(SiteConfig {
     lock: true,
     lock_lease: None,
     lock_wait: None,
+    jitter: None,
 });
 
 static SITE_OWNED: Site = Site::new(SiteConfig {
@@ -62,6 +63,7 @@ static SITE_OWNED: Site = Site::new(SiteConfig {
     lock: true,
     lock_lease: None,
     lock_wait: None,
+    jitter: None,
 });
 
 fn user_key(id: u64) -> KeyBuf {

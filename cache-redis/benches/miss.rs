@@ -32,6 +32,7 @@ const fn site(name: &'static str, backend: Option<&'static str>, lock: bool) -> 
         lock,
         lock_lease: None,
         lock_wait: None,
+        jitter: None,
     })
 }
 

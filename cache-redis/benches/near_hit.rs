@@ -34,6 +34,7 @@ const fn site(name: &'static str, backend: &'static str) -> Site {
         lock: true,
         lock_lease: None,
         lock_wait: None,
+        jitter: None,
     })
 }
 

@@ -39,6 +39,7 @@ static SITE: Site = Site::new(SiteConfig {
     lock: true,
     lock_lease: None,
     lock_wait: None,
+    jitter: None,
 });
 
 /// What `#[cached(key = "user:<id>", ttl = 300)]` expands to.

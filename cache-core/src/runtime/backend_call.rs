@@ -208,14 +208,21 @@ pub(crate) async fn store<S: Cacheable>(site: &Site, served: &Entry, key: &str, 
     match backend.local() {
         Some(local) => {
             // In process: no I/O, so no timer.
-            if let Err(error) = local.store(key, Arc::new(value.clone()), encoded, site.ttl()) {
+            if let Err(error) =
+                local.store(key, Arc::new(value.clone()), encoded, site.ttl_for(key))
+            {
                 site.failed("set", key, &error);
             }
         }
         None => {
             // A failure is logged and counted by `call`; the caller has its value anyway.
             let _stored = site
-                .call(served, "set", key, backend.set(key, encoded, site.ttl()))
+                .call(
+                    served,
+                    "set",
+                    key,
+                    backend.set(key, encoded, site.ttl_for(key)),
+                )
                 .await;
         }
     }

@@ -185,5 +185,5 @@ pub(crate) fn fill_of<S: Cacheable>(
         .backend
         .local()
         .map(|_| Arc::new(value.clone()) as SharedValue);
-    Some(Fill::new(bytes, decoded, site.ttl()))
+    Some(Fill::new(bytes, decoded, site.ttl_for(key)))
 }

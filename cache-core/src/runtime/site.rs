@@ -38,6 +38,9 @@ pub struct SiteConfig {
     pub lock_lease: Option<Duration>,
     /// How long to wait for another process's value, or 10 s.
     pub lock_wait: Option<Duration>,
+    /// Spreads each key's TTL by up to this fraction either way (`jitter = 0.1`: ±10%),
+    /// the same for a key every time, so values written together do not expire together.
+    pub jitter: Option<f64>,
 }
 
 pub(crate) struct SiteState {
@@ -81,8 +84,13 @@ impl Site {
         self.state().name
     }
 
-    pub(crate) fn ttl(&self) -> Option<Duration> {
-        self.config.ttl
+    /// The TTL of the value stored under `key`: the function's, spread by its jitter.
+    pub(crate) fn ttl_for(&self, key: &str) -> Option<Duration> {
+        let ttl = self.config.ttl?;
+        Some(match self.config.jitter {
+            Some(jitter) => jittered(ttl, jitter, key),
+            None => ttl,
+        })
     }
 
     /// The registered name of the function's backend, if it names one.
@@ -157,6 +165,26 @@ fn method_name(function: &str, owner: &str) -> &'static str {
         format!("{module}::{owner}::{method}")
     };
     Box::leak(name.into_boxed_str())
+}
+
+/// `ttl` moved by up to `jitter` of itself either way, by a hash of `key` (FNV-1a, then
+/// MurmurHash3's finalizer: FNV alone leaves its high bits nearly the same for keys that
+/// differ in their last bytes), so the spread is the same in every process and every build.
+/// Never below a millisecond.
+fn jittered(ttl: Duration, jitter: f64, key: &str) -> Duration {
+    let mut hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    hash ^= hash >> 33;
+    // The top 53 bits as a fraction in [0, 1), then a factor in [1 - jitter, 1 + jitter).
+    #[allow(clippy::cast_precision_loss)]
+    let unit = (hash >> 11) as f64 / (1_u64 << 53) as f64;
+    let factor = 1.0 + jitter * (2.0 * unit - 1.0);
+    ttl.mul_f64(factor).max(Duration::from_millis(1))
 }
 
 #[cfg(test)]

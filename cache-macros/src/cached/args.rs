@@ -25,6 +25,7 @@ pub(crate) const OPTIONS: &[&str] = &[
     "lock",
     "lock_lease",
     "lock_wait",
+    "jitter",
     "crate",
 ];
 
@@ -52,6 +53,8 @@ pub(crate) struct Args {
     pub(crate) lock: Option<Opt<bool>>,
     pub(crate) lock_lease: Option<Opt<DurationValue>>,
     pub(crate) lock_wait: Option<Opt<DurationValue>>,
+    /// The fraction (0 < f < 1) by which each key's TTL is spread.
+    pub(crate) jitter: Option<Opt<f64>>,
 }
 
 impl Args {
@@ -102,9 +105,37 @@ impl Args {
                     set_once(&mut self.lock_wait, keyword, wait, errors);
                 }
             }
+            // jitter = 0.1
+            "jitter" => {
+                if let Some(fraction) = jitter(&option, errors) {
+                    set_once(&mut self.jitter, keyword, fraction, errors);
+                }
+            }
             _ => {
                 unknown_option(&option.name, OPTIONS, RENAMED, errors);
             }
+        }
+    }
+}
+
+/// Reads `jitter = <fraction>`: a float literal strictly between 0 and 1.
+fn jitter(option: &RawOption, errors: &mut Errors) -> Option<f64> {
+    let value = require_value(option, "0.1", errors)?;
+    let fraction = match value {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Float(float),
+            ..
+        }) => float.base10_parse::<f64>().ok(),
+        _ => None,
+    };
+    match fraction {
+        Some(fraction) if fraction > 0.0 && fraction < 1.0 => Some(fraction),
+        _ => {
+            errors.spanned(
+                value,
+                "`jitter` is the fraction by which each key's TTL may move, between 0 and 1 (exclusive): write e.g. `jitter = 0.1` for up to ±10%",
+            );
+            None
         }
     }
 }

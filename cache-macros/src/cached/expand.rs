@@ -14,7 +14,7 @@
 //!             backend: None,
 //!             ttl: Some(300s),
 //!             timeout: None,
-//!             lock: true, lock_lease: None, lock_wait: None,
+//!             lock: true, lock_lease: None, lock_wait: None, jitter: None,
 //!         });
 //!         &__CACHE_SITE
 //!     };
@@ -136,6 +136,7 @@ fn site(cached: &Cached, names: &Names) -> TokenStream {
             .map(|lease| lease.to_tokens(krate)),
     );
     let lock_wait = option(cached.lock_wait.as_ref().map(|wait| wait.to_tokens(krate)));
+    let jitter = option(cached.jitter.map(|jitter| quote!(#jitter)));
     let init = quote! {
         #private::Site::new(#private::SiteConfig {
             name: ::core::concat!(::core::module_path!(), "::", #name),
@@ -145,6 +146,7 @@ fn site(cached: &Cached, names: &Names) -> TokenStream {
             lock: #lock,
             lock_lease: #lock_lease,
             lock_wait: #lock_wait,
+            jitter: #jitter,
         })
     };
     static_local(&names.site, "__CACHE_SITE", &quote!(#private::Site), &init)

@@ -21,6 +21,7 @@ pub(crate) struct Cached {
     pub(crate) lock: bool,
     pub(crate) lock_lease: Option<DurationValue>,
     pub(crate) lock_wait: Option<DurationValue>,
+    pub(crate) jitter: Option<f64>,
 }
 
 /// What part of the return value is cached.
@@ -60,6 +61,12 @@ pub(crate) fn validate(args: Args, func: AsyncFn, errors: &mut Errors) -> Option
         }
     };
     check_exclusive_flags(&args, errors);
+    if let (Some(jitter), None) = (&args.jitter, &args.ttl) {
+        errors.at(
+            jitter.span(),
+            "`jitter` spreads the `ttl`, and this function has none: add e.g. `ttl = 300`",
+        );
+    }
     let Args {
         shared,
         ttl,
@@ -68,6 +75,7 @@ pub(crate) fn validate(args: Args, func: AsyncFn, errors: &mut Errors) -> Option
         lock,
         lock_lease,
         lock_wait,
+        jitter,
         ..
     } = args;
     let companions = companions.is_none_or(|opt| opt.value) && async_trait.is_none();
@@ -80,6 +88,7 @@ pub(crate) fn validate(args: Args, func: AsyncFn, errors: &mut Errors) -> Option
         lock: lock.is_none_or(|opt| opt.value),
         lock_lease: lock_lease.map(|lease| lease.value),
         lock_wait: lock_wait.map(|wait| wait.value),
+        jitter: jitter.map(|jitter| jitter.value),
     };
     errors.is_empty().then_some(cached)
 }
