@@ -18,7 +18,9 @@ pub use crate::runtime::locked::{
     FromLockBusy, LockedSite, checked_lease, lock_busy_error, locked,
 };
 pub use crate::runtime::refresh_mode::refresh;
-pub use crate::runtime::shape::{CacheShape, Cacheable, Shape};
+pub use crate::runtime::shape::{
+    CacheShape, Cacheable, Shape, Share, ShareByClone, ShareNot, ShareProbe, SharedResult, Sharing,
+};
 pub use crate::runtime::site::{Site, SiteConfig};
 pub use std::clone::Clone;
 pub use std::marker::PhantomData;

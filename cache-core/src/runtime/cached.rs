@@ -186,8 +186,12 @@ where
                 };
                 let outcome = match shape.store(&result) {
                     Some(value) => keep(site, &served, key, claim, value).await,
-                    // An unpublished claim is released by its guard's drop.
-                    None => Outcome::Uncacheable,
+                    // An unpublished claim is released by its guard's drop. An `Err` that can
+                    // be cloned goes to the followers: a failing source is called once.
+                    None => match shape.share() {
+                        Some(share) => Outcome::Shared((share.wrap)(&result)),
+                        None => Outcome::Uncacheable,
+                    },
                 };
                 leader.publish(outcome);
                 return result;
@@ -196,6 +200,13 @@ where
                 Waited::Value(value) => {
                     counters.hit();
                     return shape.load(value);
+                }
+                Waited::Shared(shared) => {
+                    counters.miss();
+                    if let Some(result) = shape.share().and_then(|share| (share.unwrap)(&shared)) {
+                        return result;
+                    }
+                    return body().await;
                 }
                 Waited::RunYourself => {
                     counters.miss();

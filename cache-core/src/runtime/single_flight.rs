@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::watch;
 
+use super::shape::SharedResult;
+
 const SHARDS: usize = 16;
 
 /// Flights are per store as well as per key (see `cached::store_id`).
@@ -44,9 +46,12 @@ pub(crate) enum Outcome<S> {
     Pending,
     /// The cacheable value the leader computed.
     Value(S),
-    /// The leader's result is not to be cached (an `Err`, a vetoed value): each follower runs
-    /// the body itself rather than queueing behind one another.
+    /// The leader's result is not to be cached (an `Err`, a vetoed value) and cannot be
+    /// shared: each follower runs the body itself rather than queueing behind one another.
     Uncacheable,
+    /// The leader's result is not to be cached but can be cloned: each follower returns a
+    /// copy, so a failing source is called once for all of them.
+    Shared(SharedResult),
     /// The leader's body panicked: every follower runs the body itself, at once, instead of
     /// taking over one after another (which would queue them behind one panic each).
     Panicked,
@@ -197,6 +202,8 @@ impl<S: Send + Sync + 'static> Drop for Leader<'_, S> {
 /// What a follower learnt by waiting.
 pub(crate) enum Waited<S> {
     Value(S),
+    /// The leader's uncached result, to copy.
+    Shared(SharedResult),
     /// Nothing to share (uncacheable result, or the leader panicked): run the body.
     RunYourself,
     /// The leader was cancelled before it finished, or its load was superseded: join again.
@@ -210,6 +217,7 @@ pub(crate) async fn wait<S: Clone>(mut follower: watch::Receiver<Outcome<S>>) ->
     {
         Ok(outcome) => match &*outcome {
             Outcome::Value(value) => Waited::Value(value.clone()),
+            Outcome::Shared(result) => Waited::Shared(Arc::clone(result)),
             Outcome::Superseded => Waited::Abandoned,
             Outcome::Uncacheable | Outcome::Panicked | Outcome::Pending => Waited::RunYourself,
         },

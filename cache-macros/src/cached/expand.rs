@@ -227,7 +227,16 @@ fn shape(cached: &Cached, names: &Names) -> TokenStream {
         ShapeKind::Ok => quote!(#private::Ok),
         ShapeKind::Some => quote!(#private::Some),
     };
-    quote!(#private::Shape::new(|#result: &#ret| #store, #load))
+    // Autoref specialisation: `ShareByClone` where the return type is `Clone + Send`, so
+    // callers waiting on a failed run get a copy of its `Err` instead of running the body.
+    quote!({
+        #[allow(unused_imports)]
+        use #private::{ShareByClone as _, ShareNot as _};
+        #private::Sharing::new(
+            #private::Shape::new(|#result: &#ret| #store, #load),
+            (&&#private::ShareProbe::<#ret>::new()).share(),
+        )
+    })
 }
 
 /// `move || async move { <fake return edge> body }`, called on a miss.
