@@ -83,6 +83,7 @@ pub use memory::{MemoryBackend, MemoryBackendBuilder};
 #[cfg(feature = "http")]
 pub use rate_limit::http;
 pub use rate_limit::{RateLimitDecision, RateLimitPolicy, RateLimited, RateLimiter};
+pub use runtime::aside::CacheAside;
 pub use runtime::registry::{
     DynBackend, backend, register_backend, set_global_backend, with_backend, with_named_backend,
 };

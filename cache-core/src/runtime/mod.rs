@@ -1,6 +1,7 @@
 //! The runtime that `#[cached]` and `#[locked]` expansions call, one file per concern:
 //!
 //! - [`cached`]: the cached call itself: the in-process hit, then the miss path.
+//! - [`aside`]: the same call without the macro ([`CacheAside`](crate::CacheAside)).
 //! - [`site`]: one cached function's options and state ([`Site`](site::Site)).
 //! - [`backend_call`]: a backend call under the function's timeout, failing open; the one
 //!   lookup (decode and warn) and the one store.
@@ -15,6 +16,7 @@
 //!
 //! Generated code reaches these through [`crate::__private`] only; none of it is public API.
 
+pub(crate) mod aside;
 pub(crate) mod backend_call;
 pub(crate) mod cached;
 pub(crate) mod checks;
