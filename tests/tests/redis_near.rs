@@ -8,9 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cache_core::{
-    Bytes, CacheBackend, CacheBackendExt, ErrorKind, cached, capability_names, with_backend,
-};
+use cache_core::{Bytes, CacheBackend, ErrorKind, cached, capability_names, with_backend};
 use cache_redis::{RedisBackend, RedisConfig, TRACKING_CLIENT_NAME};
 use cache_tests::redis_harness::{RedisServer, shared_server, unique_prefix};
 use tokio::time::Instant;
@@ -298,8 +296,15 @@ async fn cluster_and_sentinel_configurations_are_refused() {
     );
 }
 
-/// Versions acknowledged per key, with when the writer saw each acknowledgement.
-type WriteLog = Arc<std::sync::Mutex<Vec<Vec<(u64, std::time::Instant)>>>>;
+/// Versions acknowledged per key, with when (unix ns) the writer saw each acknowledgement.
+type WriteLog = Arc<std::sync::Mutex<Vec<Vec<(u64, u128)>>>>;
+
+fn unix_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
 
 /// The writer of the hunt: a `redis-cli` process (outside this library and this process)
 /// setting `<prefix>k<n>` to increasing versions until `until`, each acknowledgement logged.
@@ -329,18 +334,37 @@ fn write_versions(
         reply.clear();
         replies.read_line(&mut reply).unwrap();
         assert_eq!(reply.trim(), "OK");
-        log.lock().unwrap()[key].push((version, std::time::Instant::now()));
+        log.lock().unwrap()[key].push((version, unix_nanos()));
+        // A key is rewritten every couple of milliseconds: time for copies to be served.
+        std::thread::sleep(Duration::from_micros(200));
     }
     drop(commands);
     cli.wait().unwrap();
     version
 }
 
-/// A short stale-read hunt: a `redis-cli` process bumps versions of 8 keys while two near
-/// caches (two backends, each tracking on its own connection) read them, every read checked
-/// against the versions acknowledged before it began. A read older than the newest version
-/// acknowledged more than `BOUND` before it began is stale beyond the bound: there must be
-/// none. The long run is the `near_propagation` bench.
+/// A reader process (`near_reader`), started and waited for until it reports it serves.
+fn start_reader(url: &str, prefix: &str, keys: usize, seconds: u64) -> std::process::Child {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_near_reader"))
+        .args([url, prefix, &keys.to_string(), &seconds.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout);
+    lines.read_line(&mut ready).unwrap();
+    assert_eq!(ready.trim(), "ready");
+    child.stdout = Some(lines.into_inner());
+    child
+}
+
+/// A short stale-read hunt across processes: a `redis-cli` process bumps versions of 8 keys
+/// while two reader processes read them through their near caches, every read checked
+/// against the versions acknowledged before it began (one machine, one wall clock). A read
+/// older than the newest version acknowledged more than `BOUND` before it began is stale
+/// beyond the bound: there must be none. The long run is the `near_propagation` bench.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_read_is_stale_beyond_the_bound() {
     const KEYS: usize = 8;
@@ -356,8 +380,8 @@ async fn no_read_is_stale_beyond_the_bound() {
             .unwrap();
     }
     let readers = [
-        near_backend(server.config(&prefix)).await,
-        near_backend(server.config(&prefix)).await,
+        start_reader(&server.url(), &prefix, KEYS, 2),
+        start_reader(&server.url(), &prefix, KEYS, 2),
     ];
     let log: WriteLog = Arc::new(std::sync::Mutex::new(vec![Vec::new(); KEYS]));
     let until = std::time::Instant::now() + Duration::from_secs(2);
@@ -365,72 +389,53 @@ async fn no_read_is_stale_beyond_the_bound() {
         let (log, port, prefix) = (Arc::clone(&log), server.port(), prefix.clone());
         std::thread::spawn(move || write_versions(port, &prefix, KEYS, until, &log))
     };
-    let mut hunts = Vec::new();
-    for (n, reader) in readers.iter().enumerate() {
-        let (reader, log) = (reader.clone(), Arc::clone(&log));
-        hunts.push(tokio::spawn(async move {
-            hunt(&reader, &log, n, KEYS, BOUND, until).await
-        }));
-    }
-    let (mut reads, mut within, mut beyond) = (0, 0, 0);
-    for hunt in hunts {
-        let (r, w, b) = hunt.await.unwrap();
-        (reads, within, beyond) = (reads + r, within + w, beyond + b);
-    }
-    let versions = writing.join().unwrap();
-    let stats: Vec<_> = readers
-        .iter()
-        .map(|reader| reader.near_cache_stats().unwrap())
+    let reports: Vec<String> = readers
+        .into_iter()
+        .map(|reader| String::from_utf8(reader.wait_with_output().unwrap().stdout).unwrap())
         .collect();
+    let versions = writing.join().unwrap();
+    let log = log.lock().unwrap();
+    let bound = BOUND.as_nanos();
+    let (mut reads, mut within, mut beyond, mut hits) = (0_u64, 0_u64, 0_u64, Vec::new());
+    for report in &reports {
+        for line in report.lines() {
+            let fields: Vec<&str> = line.split(' ').collect();
+            match fields.as_slice() {
+                ["read", key, version, started] => {
+                    let (key, read): (usize, u64) =
+                        (key.parse().unwrap(), version.parse().unwrap());
+                    let started: u128 = started.parse().unwrap();
+                    reads += 1;
+                    let acked = &log[key];
+                    let floor = acked
+                        .iter()
+                        .rev()
+                        .find(|(_, at)| at + bound <= started)
+                        .map_or(0, |(v, _)| *v);
+                    if read < floor {
+                        beyond += 1;
+                    } else if acked.iter().any(|(v, at)| *v > read && *at <= started) {
+                        within += 1;
+                    }
+                }
+                ["stats", near_hits] => hits.push(near_hits.parse::<u64>().unwrap()),
+                other => panic!("unexpected report line {other:?}"),
+            }
+        }
+    }
     eprintln!(
-        "near hunt: {reads} reads, {versions} writes, {within} within the bound, {beyond} beyond it, {stats:?}"
+        "near hunt, 2 reader processes: {reads} reads, {versions} writes, {within} within the bound, {beyond} beyond it, near hits {hits:?}"
     );
     assert!(
         versions > 100 && reads > 100,
         "the hunt ran: {versions} writes, {reads} reads"
     );
     assert!(
-        stats.iter().all(|stats| stats.hits > 0),
-        "every near cache served: {stats:?}"
+        hits.len() == 2 && hits.iter().all(|hits| *hits > 0),
+        "every near cache served: {hits:?}"
     );
     assert_eq!(
         beyond, 0,
         "{beyond} of {reads} reads older than the bound allows"
     );
-}
-
-/// One reader's hunt: `(reads, stale within the bound, stale beyond it)`.
-async fn hunt(
-    reader: &RedisBackend,
-    log: &WriteLog,
-    offset: usize,
-    keys: usize,
-    bound: Duration,
-    until: std::time::Instant,
-) -> (u64, u64, u64) {
-    let (mut reads, mut within, mut beyond) = (0, 0, 0);
-    let mut round = offset;
-    while std::time::Instant::now() < until {
-        round += 3;
-        let key = round % keys;
-        let started = std::time::Instant::now();
-        let floor = log.lock().unwrap()[key]
-            .iter()
-            .rev()
-            .find(|(_, acked)| *acked + bound <= started)
-            .map_or(0, |(version, _)| *version);
-        let read: u64 = reader.get_value(&format!("k{key}")).await.unwrap().unwrap();
-        reads += 1;
-        if read < floor {
-            beyond += 1;
-        } else if log.lock().unwrap()[key]
-            .iter()
-            .any(|(version, acked)| *version > read && *acked <= started)
-        {
-            within += 1;
-        }
-        // Let the other reader's task and the runtime breathe: a near hit never yields.
-        tokio::task::yield_now().await;
-    }
-    (reads, within, beyond)
 }
