@@ -777,11 +777,9 @@ impl CacheBackend for RedisBackend {
             if let Some(bytes) = near.store.get(key) {
                 return Ok(Some(bytes));
             }
-            if let Some(read) = near
-                .read(key, &self.prefixed_key(key), self.op_timeout)
-                .await
-            {
-                return Ok(read);
+            let keys = [(key, self.prefixed_key(key))];
+            if let Some(mut read) = near.read(&keys, self.op_timeout).await {
+                return Ok(read.pop().flatten());
             }
         }
         let mut cmd = redis::cmd("GET");
@@ -991,12 +989,22 @@ fn start_near(client: Option<&redis::Client>, config: &RedisConfig) -> Result<Op
 }
 
 impl RedisBackend {
-    /// `get_many` with the near cache on: its copies, and one `MGET` for the rest (not kept:
-    /// only single reads go through tracking).
+    /// `get_many` with the near cache on: its copies, and one tracked `MGET` for the rest
+    /// (kept as single reads are), or a plain one while the near cache does not serve.
     async fn get_many_near(&self, near: &Near, keys: &[&str]) -> Result<Vec<Option<Bytes>>> {
         let mut values: Vec<Option<Bytes>> = keys.iter().map(|key| near.store.get(key)).collect();
         let missing: Vec<usize> = (0..keys.len()).filter(|&i| values[i].is_none()).collect();
         if missing.is_empty() {
+            return Ok(values);
+        }
+        let tracked: Vec<(&str, String)> = missing
+            .iter()
+            .map(|&i| (keys[i], self.prefixed_key(keys[i])))
+            .collect();
+        if let Some(read) = near.read(&tracked, self.op_timeout).await {
+            for (i, value) in missing.into_iter().zip(read) {
+                values[i] = value;
+            }
             return Ok(values);
         }
         let mut cmd = redis::cmd("MGET");

@@ -23,7 +23,7 @@
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use cache_core::near::NearStore;
+use cache_core::near::{NearStore, ReadTicket};
 use cache_core::{Bytes, Error, ErrorKind, Result};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ProtocolVersion, PushInfo, PushKind, Value};
@@ -77,44 +77,58 @@ impl Near {
         Ok(near)
     }
 
-    /// `key`'s value, read through the tracking connection and kept if nothing invalidated it
-    /// meanwhile; `None` when the near cache cannot read it now (not serving, no
-    /// connection, or the read failed), so that the caller reads it the usual way.
+    /// The values of `keys` (each with its prefixed form), read through the tracking
+    /// connection in one pipeline, `CLIENT CACHING YES` + `GET`/`MGET` + one `PTTL` per key, and
+    /// each kept if nothing invalidated it meanwhile; `None` when the near cache cannot read
+    /// them now (not serving, no connection, or the read failed), so that the caller reads
+    /// them the usual way.
     pub(crate) async fn read(
         &self,
-        key: &str,
-        full_key: &str,
+        keys: &[(&str, String)],
         timeout: Duration,
-    ) -> Option<Option<Bytes>> {
-        let ticket = self.store.begin_read(key)?;
+    ) -> Option<Vec<Option<Bytes>>> {
+        let tickets: Vec<ReadTicket<'_>> = keys
+            .iter()
+            .map(|(key, _)| self.store.begin_read(key))
+            .collect::<Option<_>>()?;
         let mut connection = self.connection()?;
         let mut pipe = redis::pipe();
         pipe.cmd("CLIENT").arg("CACHING").arg("YES").ignore();
-        pipe.cmd("GET").arg(full_key);
-        pipe.cmd("PTTL").arg(full_key);
-        let reply = tokio::time::timeout(timeout, pipe.query_async(&mut connection)).await;
-        let (value, pttl): (Option<Vec<u8>>, i64) = match reply {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(error)) => {
-                tracing::debug!(%error, key, "near cache read failed; reading without it");
-                return None;
-            }
-            Err(_) => return None,
-        };
-        let Some(value) = value else {
-            return Some(None);
-        };
-        let bytes = Bytes::from(value);
-        let ttl = match pttl {
-            ms if ms > 0 => Some(Some(Duration::from_millis(ms.unsigned_abs()))),
-            -1 => Some(None),
-            // Expired between the two commands: served once, not kept.
-            _ => None,
-        };
-        if let Some(ttl) = ttl {
-            self.store.finish_read(ticket, bytes.clone(), ttl);
+        // One key is a `GET`, which (unlike `MGET`) refuses a key of another type, as the
+        // backend's own `get` does.
+        let read = pipe.cmd(if keys.len() == 1 { "GET" } else { "MGET" });
+        for (_, full) in keys {
+            read.arg(full);
         }
-        Some(Some(bytes))
+        for (_, full) in keys {
+            pipe.cmd("PTTL").arg(full);
+        }
+        let reply =
+            tokio::time::timeout(timeout, pipe.query_async::<Vec<Value>>(&mut connection)).await;
+        let (values, pttls) =
+            match reply.map(|reply| reply.and_then(|replies| split_reply(&replies))) {
+                Ok(Ok(parsed)) => parsed,
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, "near cache read failed; reading without it");
+                    return None;
+                }
+                Err(_) => return None,
+            };
+        let mut read = Vec::with_capacity(keys.len());
+        for ((ticket, value), pttl) in tickets.into_iter().zip(values).zip(pttls) {
+            let value = value.map(Bytes::from);
+            let ttl = match pttl {
+                ms if ms > 0 => Some(Some(Duration::from_millis(ms.unsigned_abs()))),
+                -1 => Some(None),
+                // Missing, or expired between the two commands: served once, not kept.
+                _ => None,
+            };
+            if let (Some(bytes), Some(ttl)) = (&value, ttl) {
+                self.store.finish_read(ticket, bytes.clone(), ttl);
+            }
+            read.push(value);
+        }
+        Some(read)
     }
 
     fn connection(&self) -> Option<MultiplexedConnection> {
@@ -163,6 +177,34 @@ impl Near {
             _ => {}
         }
     }
+}
+
+/// What a near read found: each key's value, and its `PTTL`.
+type NearReply = (Vec<Option<Vec<u8>>>, Vec<i64>);
+
+/// A near read's replies: `GET`'s value or `MGET`'s values, then one `PTTL` per key.
+fn split_reply(replies: &[Value]) -> redis::RedisResult<NearReply> {
+    let Some((values, pttls)) = replies.split_first() else {
+        return Err(redis::RedisError::from((
+            redis::ErrorKind::UnexpectedReturnType,
+            "an empty near read reply",
+        )));
+    };
+    let values: Vec<Option<Vec<u8>>> = match values {
+        Value::Array(_) => redis::FromRedisValue::from_redis_value(values.clone())?,
+        single => vec![redis::FromRedisValue::from_redis_value(single.clone())?],
+    };
+    let pttls = pttls
+        .iter()
+        .map(|pttl| redis::FromRedisValue::from_redis_value(pttl.clone()))
+        .collect::<Result<Vec<i64>, _>>()?;
+    if values.len() != pttls.len() {
+        return Err(redis::RedisError::from((
+            redis::ErrorKind::UnexpectedReturnType,
+            "a near read reply of the wrong length",
+        )));
+    }
+    Ok((values, pttls))
 }
 
 /// Keeps tracking on while `near` lives: connects, turns tracking on, then pings every

@@ -63,6 +63,32 @@ async fn a_second_read_is_served_in_process() {
     let after = redis.near_cache_stats().unwrap();
     assert_eq!(after.hits, before.hits + 1, "{after:?}");
     assert_eq!(after.inserts, before.inserts, "no second insert: {after:?}");
+
+    // A batch read is tracked too: its values are kept, and served in process next time.
+    redis
+        .set("a", Bytes::from_static(b"1"), None)
+        .await
+        .unwrap();
+    redis
+        .set("b", Bytes::from_static(b"2"), None)
+        .await
+        .unwrap();
+    let batch = redis.get_many(&["a", "missing", "b"]).await.unwrap();
+    assert_eq!(
+        batch,
+        [
+            Some(Bytes::from_static(b"1")),
+            None,
+            Some(Bytes::from_static(b"2"))
+        ]
+    );
+    let hits = redis.near_cache_stats().unwrap().hits;
+    assert_eq!(redis.get_many(&["a", "b"]).await.unwrap().len(), 2);
+    assert_eq!(
+        redis.near_cache_stats().unwrap().hits,
+        hits + 2,
+        "both from the near cache"
+    );
 }
 
 #[tokio::test]
