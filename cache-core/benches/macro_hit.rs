@@ -8,7 +8,8 @@
 //! ```
 //!
 //! "ours" is `#[cache_core::cached(key = "user:<id>", ttl = 300)]`; `ours_runtime_direct` is the
-//! hand-written call into `cache_core::__private::cached` it expands to, as a cross-check.
+//! hand-written call into `cache_core::__private::cached` it expands to, as a cross-check;
+//! `ours_cached_stale` adds `stale = "1h"` (issue 16: within 10% of `ours_cached`).
 //! After the criterion group, the same variants run interleaved (see `common`): quote those
 //! `paired` ratios.
 
@@ -29,6 +30,7 @@ static OURS_LOADS: AtomicU64 = AtomicU64::new(0);
 static DIRECT_LOADS: AtomicU64 = AtomicU64::new(0);
 static CACHED_LOADS: AtomicU64 = AtomicU64::new(0);
 static CONCURRENT_LOADS: AtomicU64 = AtomicU64::new(0);
+static STALE_LOADS: AtomicU64 = AtomicU64::new(0);
 
 /// Distinct keys pre-filled in every store.
 const KEYS: u64 = 1024;
@@ -44,6 +46,7 @@ static SITE: Site = Site::new(SiteConfig {
     lock_lease: None,
     lock_wait: None,
     jitter: None,
+    grace: None,
 });
 
 /// The stats name the macro gives `ours_get_user` (`module::path::fn_name`).
@@ -53,6 +56,13 @@ const OURS_NAME: &str = "macro_hit::ours_get_user";
 #[cache_core::cached(key = "user:<id>", ttl = 300)]
 async fn ours_get_user(id: u64) -> Arc<User> {
     OURS_LOADS.fetch_add(1, Ordering::Relaxed);
+    Arc::new(load_user(id))
+}
+
+/// Ours, serving past the TTL: the stamped value's freshness is checked on every hit.
+#[cache_core::cached(key = "stale_user:<id>", ttl = 300, stale = "1h")]
+async fn ours_stale_get_user(id: u64) -> Arc<User> {
+    STALE_LOADS.fetch_add(1, Ordering::Relaxed);
     Arc::new(load_user(id))
 }
 
@@ -91,8 +101,9 @@ fn hits_and_misses(name: &str) -> (u64, u64) {
     cache_core::stats::snapshot(name).map_or((0, 0), |s| (s.hits, s.misses))
 }
 
-fn loads() -> [u64; 4] {
+fn loads() -> [u64; 5] {
     [
+        STALE_LOADS.load(Ordering::Relaxed),
         OURS_LOADS.load(Ordering::Relaxed),
         DIRECT_LOADS.load(Ordering::Relaxed),
         CACHED_LOADS.load(Ordering::Relaxed),
@@ -112,23 +123,25 @@ fn benches(c: &mut Criterion) {
     rt.block_on(async {
         for id in 0..KEYS {
             assert_eq!(ours_get_user(id).await.id, id);
+            assert_eq!(ours_stale_get_user(id).await.id, id);
             assert_eq!(ours_direct_get_user(id).await.id, id);
             assert_eq!(anchor_cached_get_user(id).await.id, id);
             assert_eq!(anchor_concurrent_get_user(id).await.id, id);
             moka.insert(id, Arc::new(load_user(id))).await;
         }
-        assert_eq!(loads(), [KEYS; 4]);
+        assert_eq!(loads(), [KEYS; 5]);
         let names = [OURS_NAME, SITE.name()];
         let before = names.map(hits_and_misses);
         for id in 0..KEYS {
             let expected = load_user(id);
             assert_eq!(*ours_get_user(id).await, expected);
+            assert_eq!(*ours_stale_get_user(id).await, expected);
             assert_eq!(*ours_direct_get_user(id).await, expected);
             assert_eq!(*anchor_cached_get_user(id).await, expected);
             assert_eq!(*anchor_concurrent_get_user(id).await, expected);
             assert_eq!(moka.get(&id).await.as_deref(), Some(&expected));
         }
-        assert_eq!(loads(), [KEYS; 4], "a pre-filled key ran its body");
+        assert_eq!(loads(), [KEYS; 5], "a pre-filled key ran its body");
         for (name, before) in names.iter().zip(before) {
             assert_eq!(hits_and_misses(name), (before.0 + KEYS, before.1), "{name}");
         }
@@ -139,6 +152,9 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("macro_hit");
     group.bench_function("ours_cached", |b| {
         b.to_async(&rt).iter(|| ours_get_user(black_box(HOT)));
+    });
+    group.bench_function("ours_cached_stale", |b| {
+        b.to_async(&rt).iter(|| ours_stale_get_user(black_box(HOT)));
     });
     group.bench_function("ours_runtime_direct", |b| {
         b.to_async(&rt)
@@ -162,11 +178,15 @@ fn benches(c: &mut Criterion) {
     paired(
         "macro_hit (single task, one hot key)",
         Unit::NsPerCall,
-        &["cached_concurrent_cached", "moka_get"],
+        &["ours_cached", "cached_concurrent_cached", "moka_get"],
         vec![
             (
                 "ours_cached",
                 batch_on(&rt, || ours_get_user(black_box(HOT))),
+            ),
+            (
+                "ours_cached_stale",
+                batch_on(&rt, || ours_stale_get_user(black_box(HOT))),
             ),
             (
                 "ours_runtime_direct",
@@ -184,7 +204,7 @@ fn benches(c: &mut Criterion) {
         ],
     );
 
-    assert_eq!(loads(), [KEYS; 4], "a measured call ran its body");
+    assert_eq!(loads(), [KEYS; 5], "a measured call ran its body");
     for (name, before) in names.iter().zip(before) {
         let after = hits_and_misses(name);
         assert!(after.0 > before.0, "{name}: no hits counted");

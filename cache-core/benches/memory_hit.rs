@@ -53,6 +53,7 @@ static SITE_ARC: Site = Site::new(SiteConfig {
     lock_lease: None,
     lock_wait: None,
     jitter: None,
+    grace: None,
 });
 
 static SITE_OWNED: Site = Site::new(SiteConfig {
@@ -64,6 +65,7 @@ static SITE_OWNED: Site = Site::new(SiteConfig {
     lock_lease: None,
     lock_wait: None,
     jitter: None,
+    grace: None,
 });
 
 fn user_key(id: u64) -> KeyBuf {

@@ -12,8 +12,10 @@ pub use crate::rate_limit::expansion::{
 pub use crate::rate_limit::{
     Algorithm, FailureMode, RateLimitDecision, RateLimitPolicy, RateLimited, RateLimiter,
 };
-pub use crate::runtime::cached::{cached, invalidate};
+pub use crate::runtime::cached::{cached, invalidate, invalidate_all};
 pub use crate::runtime::checks::{assert_cacheable, assert_key_part, unless};
+pub use crate::runtime::grace::{Grace, Stamped};
+pub use crate::runtime::graceful::{Detach, cached_graceful, spawned};
 pub use crate::runtime::locked::{
     FromLockBusy, LockedSite, checked_lease, lock_busy_error, locked,
 };

@@ -33,6 +33,7 @@ const fn site(name: &'static str, backend: Option<&'static str>, lock: bool) -> 
         lock_lease: None,
         lock_wait: None,
         jitter: None,
+        grace: None,
     })
 }
 

@@ -40,6 +40,7 @@ static SITE: Site = Site::new(SiteConfig {
     lock_lease: None,
     lock_wait: None,
     jitter: None,
+    grace: None,
 });
 
 /// What `#[cached(key = "user:<id>", ttl = 300)]` expands to.

@@ -68,6 +68,7 @@ impl CacheAside {
                 lock_lease: None,
                 lock_wait: None,
                 jitter: None,
+                grace: None,
             }),
         }
     }

@@ -201,6 +201,17 @@ pub(crate) fn encode<S: Cacheable>(site: &Site, key: &str, value: &S) -> Option<
 /// Stores `value` under `key` with the site's TTL: decoded beside its JSON in process, or as
 /// JSON on the backend. A failure is logged and counted; the caller has its value anyway.
 pub(crate) async fn store<S: Cacheable>(site: &Site, served: &Entry, key: &str, value: &S) {
+    store_for(site, served, key, value, site.ttl_for(key)).await;
+}
+
+/// [`store`] with a TTL of the caller's.
+pub(crate) async fn store_for<S: Cacheable>(
+    site: &Site,
+    served: &Entry,
+    key: &str,
+    value: &S,
+    ttl: Option<Duration>,
+) {
     let backend = &served.backend;
     let Some(encoded) = encode(site, key, value) else {
         return;
@@ -208,21 +219,14 @@ pub(crate) async fn store<S: Cacheable>(site: &Site, served: &Entry, key: &str, 
     match backend.local() {
         Some(local) => {
             // In process: no I/O, so no timer.
-            if let Err(error) =
-                local.store(key, Arc::new(value.clone()), encoded, site.ttl_for(key))
-            {
+            if let Err(error) = local.store(key, Arc::new(value.clone()), encoded, ttl) {
                 site.failed("set", key, &error);
             }
         }
         None => {
             // A failure is logged and counted by `call`; the caller has its value anyway.
             let _stored = site
-                .call(
-                    served,
-                    "set",
-                    key,
-                    backend.set(key, encoded, site.ttl_for(key)),
-                )
+                .call(served, "set", key, backend.set(key, encoded, ttl))
                 .await;
         }
     }

@@ -48,13 +48,13 @@ where
     }
     // Boxed: the miss path's state (flights, backend calls, timeouts) would otherwise make
     // every caller's future several hundred bytes larger, hits included.
-    Box::pin(miss(site, key, shape, body)).await
+    Box::pin(miss(site, key, shape, body, false)).await
 }
 
 /// The in-process fast path: no allocation, no decode, no reference count on the registry.
 /// A near cache's copy is served the same way once decoded, off this function's own code.
 #[inline]
-fn local_hit<S: Cacheable>(site: &Site, key: &str) -> Option<S> {
+pub(crate) fn local_hit<S: Cacheable>(site: &Site, key: &str) -> Option<S> {
     let mut hit = None;
     with_resolved(site.backend_name(), |served| {
         if let Some(local) = served.backend.local() {
@@ -103,14 +103,22 @@ fn near_hit<S: Cacheable>(near: &dyn NearValues, key: &str) -> Option<S> {
 /// its in-process values where it keeps them (the same behind every `Arc` or wrapper that
 /// forwards them), else the registry's entry. Either outlives every flight on it (each
 /// leader holds the backend), so the address cannot be reused while a flight is open.
-fn store_id(served: &Entry) -> usize {
+pub(crate) fn store_id(served: &Entry) -> usize {
     match served.backend.local() {
         Some(local) => std::ptr::from_ref(local).cast::<()>() as usize,
         None => Arc::as_ptr(&served.backend).cast::<()>() as usize,
     }
 }
 
-async fn miss<R, Sh, Body, Fut>(site: &'static Site, key: &str, shape: Sh, body: Body) -> R
+/// The miss path. `looked`: the caller has just looked the key up on the backend and found
+/// nothing to return, so the first round does not look again.
+pub(crate) async fn miss<R, Sh, Body, Fut>(
+    site: &'static Site,
+    key: &str,
+    shape: Sh,
+    body: Body,
+    mut looked: bool,
+) -> R
 where
     Sh: CacheShape<R, Value: Cacheable>,
     Body: FnOnce() -> Fut,
@@ -123,7 +131,7 @@ where
     loop {
         let seen = state.flights.generation(key);
         // In process, the hit path has just looked; the leader looks again below.
-        let first = if in_process {
+        let first = if in_process || std::mem::take(&mut looked) {
             Lookup::Miss
         } else {
             lookup::<Sh::Value>(site, &served, key).await
@@ -132,11 +140,11 @@ where
         // call meets them (its lookups, then its claim).
         let mut unreadable = false;
         let failed = match first {
-            Lookup::Hit(value) => {
+            Lookup::Hit(value) if shape.fresh(&value) => {
                 counters.hit();
                 return shape.load(value);
             }
-            Lookup::Miss => false,
+            Lookup::Hit(_) | Lookup::Miss => false,
             Lookup::Unreadable => {
                 unreadable = true;
                 false
@@ -155,13 +163,13 @@ where
                 let look_again = in_process || (leader.raced() && !failed);
                 if look_again {
                     match lookup::<Sh::Value>(site, &served, key).await {
-                        Lookup::Hit(value) => {
+                        Lookup::Hit(value) if shape.fresh(&value) => {
                             counters.hit();
                             leader.publish(Outcome::Value(value.clone()));
                             return shape.load(value);
                         }
                         Lookup::Unreadable => unreadable = true,
-                        Lookup::Miss | Lookup::Failed => {}
+                        Lookup::Hit(_) | Lookup::Miss | Lookup::Failed => {}
                     }
                 }
                 // A backend that just failed is not asked again: that would cost the caller a
@@ -251,7 +259,12 @@ async fn keep<S: Cacheable>(
 /// Runs the body and overwrites the cached value with its result (if cacheable), whatever
 /// was cached before: [`cached`] in refresh mode. Where the backend has locks the write
 /// supersedes every load in flight, so none of them stores an older value over it.
-async fn overwrite<R, Sh, Body, Fut>(site: &'static Site, key: &str, shape: Sh, body: Body) -> R
+pub(crate) async fn overwrite<R, Sh, Body, Fut>(
+    site: &'static Site,
+    key: &str,
+    shape: Sh,
+    body: Body,
+) -> R
 where
     Sh: CacheShape<R, Value: Cacheable>,
     Body: FnOnce() -> Fut,
@@ -272,6 +285,29 @@ where
         site.state().flights.detach(store_id(&served), key);
     }
     result
+}
+
+/// Removes every cached value of the function: the keys matching `pattern`, its key template
+/// with each placeholder a `*`. Backs the generated `*_invalidate_all` companion; returns how
+/// many keys were removed.
+///
+/// One backend call (`delete_pattern`: a scan and deletes on Redis), bounded by the
+/// function's timeout. This process's flights on the backend are detached, so callers from
+/// now on run the body; a load in flight when it runs may still store the value it computed.
+/// Keys of another function whose template the pattern also matches are removed too (a
+/// template that extends this one, such as `user:<id>:posts` after `user:<id>`).
+pub async fn invalidate_all(site: &'static Site, pattern: &str) -> Result<u64> {
+    let served = site.backend();
+    if served.health.is_down() {
+        return Err(crate::Error::new(
+            crate::ErrorKind::Connection,
+            "the backend is marked down by its circuit breaker; nothing was invalidated",
+        ));
+    }
+    let what = || format!("invalidate of every key matching `{pattern}`");
+    let removed = within(site.timeout(), what, served.backend.delete_pattern(pattern)).await;
+    site.state().flights.detach_all(store_id(&served));
+    removed
 }
 
 /// Removes the cached value under `key`. Backs the generated `*_invalidate` companion; returns

@@ -1,6 +1,8 @@
 //! The runtime that `#[cached]` and `#[locked]` expansions call, one file per concern:
 //!
 //! - [`cached`]: the cached call itself: the in-process hit, then the miss path.
+//! - [`graceful`]: the cached call of a function serving past its TTL, with [`grace`] (its
+//!   stamps and per-key state) and [`freshness`] (telling stale answers from fresh ones).
 //! - [`aside`]: the same call without the macro ([`CacheAside`](crate::CacheAside)).
 //! - [`site`]: one cached function's options and state ([`Site`](site::Site)).
 //! - [`backend_call`]: a backend call under the function's timeout, failing open; the one
@@ -21,6 +23,9 @@ pub(crate) mod backend_call;
 pub(crate) mod cached;
 pub(crate) mod checks;
 pub(crate) mod fleet;
+pub(crate) mod freshness;
+pub(crate) mod grace;
+pub(crate) mod graceful;
 pub mod health;
 pub(crate) mod locked;
 pub(crate) mod refresh_mode;

@@ -32,6 +32,12 @@ pub trait CacheShape<R> {
     fn share(&self) -> Option<Share<R>> {
         None
     }
+
+    /// Whether a value found on the backend may be returned by the miss path: stale values of
+    /// a function serving past its TTL are not (see [`grace`](super::grace)).
+    fn fresh(&self, _value: &Self::Value) -> bool {
+        true
+    }
 }
 
 /// A result in a form every waiting caller of a flight can take a copy of.
@@ -130,6 +136,15 @@ impl<Sh: std::fmt::Debug, R> std::fmt::Debug for Sharing<Sh, R> {
             .field("shape", &self.shape)
             .field("shares", &self.share.is_some())
             .finish()
+    }
+}
+
+impl<Sh: Clone, R> Clone for Sharing<Sh, R> {
+    fn clone(&self) -> Self {
+        Self {
+            shape: self.shape.clone(),
+            share: self.share,
+        }
     }
 }
 

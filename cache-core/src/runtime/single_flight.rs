@@ -125,6 +125,13 @@ impl Flights {
         let shard = self.shard(key);
         lock(shard).remove(&(store, key.to_owned()));
     }
+
+    /// [`detach`](Self::detach) for every key in flight on `store`.
+    pub(crate) fn detach_all(&self, store: usize) {
+        for shard in &self.shards {
+            lock(shard).retain(|(on, _), _| *on != store);
+        }
+    }
 }
 
 fn lock(shard: &Shard) -> MutexGuard<'_, FlightMap> {

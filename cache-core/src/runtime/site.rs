@@ -4,6 +4,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::fleet::{DEFAULT_LOCK_LEASE, DEFAULT_LOCK_WAIT};
+use super::grace::{Grace, GraceState};
 use super::registry::{Entry, with_resolved};
 use super::settings;
 use super::single_flight::Flights;
@@ -41,12 +42,17 @@ pub struct SiteConfig {
     /// Spreads each key's TTL by up to this fraction either way (`jitter = 0.1`: ±10%),
     /// the same for a key every time, so values written together do not expire together.
     pub jitter: Option<f64>,
+    /// How the function serves past its `ttl`: stale-while-revalidate, refresh-ahead and
+    /// fail-safe (see [`Grace`]), or not at all.
+    pub grace: Option<Grace>,
 }
 
 pub(crate) struct SiteState {
     name: &'static str,
     pub(crate) counters: &'static Counters,
     pub(crate) flights: Flights,
+    /// Refreshes in flight and failing keys, of a function with [`Grace`].
+    pub(crate) grace: GraceState,
 }
 
 impl std::fmt::Debug for Site {
@@ -84,13 +90,31 @@ impl Site {
         self.state().name
     }
 
-    /// The TTL of the value stored under `key`: the function's, spread by its jitter.
+    /// How long the value stored under `key` lives on the backend: fresh for
+    /// [`fresh_for`](Self::fresh_for), then kept as long as the function's [`Grace`] may
+    /// serve it.
     pub(crate) fn ttl_for(&self, key: &str) -> Option<Duration> {
+        let fresh = self.fresh_for(key)?;
+        Some(match &self.config.grace {
+            Some(grace) => fresh.saturating_add(grace.keep()),
+            None => fresh,
+        })
+    }
+
+    /// How long the value stored under `key` is fresh: the function's TTL, spread by its
+    /// jitter.
+    pub(crate) fn fresh_for(&self, key: &str) -> Option<Duration> {
         let ttl = self.config.ttl?;
         Some(match self.config.jitter {
             Some(jitter) => jittered(ttl, jitter, key),
             None => ttl,
         })
+    }
+
+    /// The function's [`Grace`], or none (every option off).
+    #[inline]
+    pub(crate) fn grace(&self) -> Grace {
+        self.config.grace.unwrap_or_default()
     }
 
     /// The registered name of the function's backend, if it names one.
@@ -110,6 +134,7 @@ impl Site {
                 name,
                 counters: stats::handle(name),
                 flights: Flights::new(),
+                grace: GraceState::default(),
             }
         })
     }

@@ -68,6 +68,8 @@ pub(crate) struct Counters {
     backend_calls: Striped,
     backend_nanos: Striped,
     bypassed: Striped,
+    stale: Striped,
+    refreshes: Striped,
 }
 
 impl Counters {
@@ -85,6 +87,16 @@ impl Counters {
     /// Counts a failed backend call or an undecodable value.
     pub(crate) fn error(&self) {
         self.errors.add(1);
+    }
+
+    /// Counts a call answered with a value past its TTL.
+    pub(crate) fn stale(&self) {
+        self.stale.add(1);
+    }
+
+    /// Counts a body run that refreshed a value some caller was served meanwhile.
+    pub(crate) fn refresh(&self) {
+        self.refreshes.add(1);
     }
 
     /// Counts a backend call skipped because the backend's breaker has it down.
@@ -107,6 +119,8 @@ impl Counters {
             backend_calls: self.backend_calls.sum(),
             backend_time: Duration::from_nanos(self.backend_nanos.sum()),
             bypassed: self.bypassed.sum(),
+            stale: self.stale.sum(),
+            refreshes: self.refreshes.sum(),
         }
     }
 }
@@ -128,6 +142,11 @@ pub struct Stats {
     /// Backend calls not made because the backend's circuit breaker had it down (see
     /// [`health`](crate::health)); the function ran uncached instead.
     pub bypassed: u64,
+    /// Calls answered with a value past its `ttl` (`stale` or `fail_safe`); not in `hits`.
+    pub stale: u64,
+    /// Body runs that renewed a value while callers were served the old one (`stale`,
+    /// `refresh_ahead`, `fail_safe`); not in `misses`.
+    pub refreshes: u64,
 }
 
 impl Stats {

@@ -63,6 +63,19 @@ mod source {
     pub(crate) fn micros() -> u64 {
         now_nanos() / 1_000
     }
+
+    /// The wall clock at `ORIGIN`, moved as tokio's clock moves.
+    pub(crate) fn wall_millis() -> u64 {
+        static WALL_AT_ORIGIN: LazyLock<u64> = LazyLock::new(|| {
+            LazyLock::force(&ORIGIN);
+            super::system_millis()
+        });
+        let wall = *WALL_AT_ORIGIN;
+        wall.saturating_mul(1_000_000)
+            .saturating_add(now_nanos())
+            .saturating_sub(BIAS)
+            / 1_000_000
+    }
 }
 
 #[cfg(not(any(test, feature = "test-util")))]
@@ -83,6 +96,34 @@ mod source {
         let (clock, origin) = &*TSC;
         clock.delta_as_nanos(*origin, clock.raw()) / 1_000
     }
+
+    pub(crate) use super::coarse::wall_millis;
+}
+
+#[cfg(any(
+    test,
+    feature = "test-util",
+    not(any(target_os = "linux", target_os = "android"))
+))]
+fn system_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
+}
+
+/// Now, in milliseconds since the Unix epoch: the clock of the freshness stamps that
+/// `stale`/`fail_safe` functions store beside their values, which every process reading the
+/// value must agree on (so a wall clock, not a monotonic one; processes' clocks may differ by
+/// their skew). Under `test-util`, tokio's clock from the wall-clock time of its first read,
+/// so paused tests move it.
+///
+/// Inlined (and so is the coarse read): it is on the hit path of generic code monomorphised in
+/// the user's crate, where a call costs as much as the read (macro_hit, `ours_cached_stale`).
+#[inline]
+pub(crate) fn wall_millis() -> u64 {
+    source::wall_millis()
 }
 
 /// Now, in microseconds from an arbitrary origin, on a fine-grained monotonic clock: the
@@ -105,6 +146,17 @@ mod coarse {
         let nanos = u64::try_from(now.tv_nsec).unwrap_or(0);
         secs.saturating_mul(1_000_000_000).saturating_add(nanos)
     }
+
+    /// The kernel's coarse wall clock (`CLOCK_REALTIME_COARSE`): read on every hit of a
+    /// `stale`/`fail_safe` function, and a memory read where `SystemTime::now` is a full
+    /// `clock_gettime`.
+    #[inline]
+    pub(crate) fn wall_millis() -> u64 {
+        let now = clock_gettime(ClockId::RealtimeCoarse);
+        let secs = u64::try_from(now.tv_sec).unwrap_or(0);
+        let nanos = u64::try_from(now.tv_nsec).unwrap_or(0);
+        secs.saturating_mul(1_000).saturating_add(nanos / 1_000_000)
+    }
 }
 
 #[cfg_attr(feature = "test-util", allow(dead_code))]
@@ -116,6 +168,10 @@ mod coarse {
 
     pub(crate) fn now_nanos() -> u64 {
         u64::try_from(ORIGIN.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    pub(crate) fn wall_millis() -> u64 {
+        super::system_millis()
     }
 }
 

@@ -26,6 +26,11 @@ pub(crate) const OPTIONS: &[&str] = &[
     "lock_lease",
     "lock_wait",
     "jitter",
+    "stale",
+    "refresh_ahead",
+    "fail_safe",
+    "fail_safe_throttle",
+    "soft_timeout",
     "crate",
 ];
 
@@ -38,6 +43,11 @@ const RENAMED: &[(&str, &str)] = &[
     ("name", "key"),
     ("convert", "key"),
     ("store", "backend"),
+    ("stale_while_revalidate", "stale"),
+    ("stale_ttl", "stale"),
+    ("early", "refresh_ahead"),
+    ("refresh_after", "refresh_ahead"),
+    ("failover", "fail_safe"),
 ];
 
 /// The options as written, each with its keyword.
@@ -55,6 +65,14 @@ pub(crate) struct Args {
     pub(crate) lock_wait: Option<Opt<DurationValue>>,
     /// The fraction (0 < f < 1) by which each key's TTL is spread.
     pub(crate) jitter: Option<Opt<f64>>,
+    /// How long past its `ttl` a value is served while it is refreshed.
+    pub(crate) stale: Option<Opt<DurationValue>>,
+    /// The fraction of the `ttl` after which a hit refreshes.
+    pub(crate) refresh_ahead: Option<Opt<f64>>,
+    /// How long an old value is kept and served when the body fails.
+    pub(crate) fail_safe: Option<Opt<DurationValue>>,
+    pub(crate) fail_safe_throttle: Option<Opt<DurationValue>>,
+    pub(crate) soft_timeout: Option<Opt<DurationValue>>,
 }
 
 impl Args {
@@ -107,9 +125,36 @@ impl Args {
             }
             // jitter = 0.1
             "jitter" => {
-                if let Some(fraction) = jitter(&option, errors) {
+                let fraction = fraction(
+                    &option,
+                    "0.1",
+                    "`jitter` is the fraction by which each key's TTL may move, between 0 and 1 (exclusive): write e.g. `jitter = 0.1` for up to ±10%",
+                    errors,
+                );
+                if let Some(fraction) = fraction {
                     set_once(&mut self.jitter, keyword, fraction, errors);
                 }
+            }
+            // refresh_ahead = 0.8
+            "refresh_ahead" => {
+                let fraction = fraction(
+                    &option,
+                    "0.8",
+                    "`refresh_ahead` is the fraction of the `ttl` after which a hit refreshes the value, between 0 and 1 (exclusive): write e.g. `refresh_ahead = 0.8`",
+                    errors,
+                );
+                if let Some(fraction) = fraction {
+                    set_once(&mut self.refresh_ahead, keyword, fraction, errors);
+                }
+            }
+            // stale = "1h" | fail_safe = "1h" | fail_safe_throttle = "10s" | soft_timeout = "100ms"
+            "stale" => duration_option(&mut self.stale, option, "\"1h\"", errors),
+            "fail_safe" => duration_option(&mut self.fail_safe, option, "\"1h\"", errors),
+            "fail_safe_throttle" => {
+                duration_option(&mut self.fail_safe_throttle, option, "\"10s\"", errors);
+            }
+            "soft_timeout" => {
+                duration_option(&mut self.soft_timeout, option, "\"100ms\"", errors);
             }
             _ => {
                 unknown_option(&option.name, OPTIONS, RENAMED, errors);
@@ -118,9 +163,22 @@ impl Args {
     }
 }
 
-/// Reads `jitter = <fraction>`: a float literal strictly between 0 and 1.
-fn jitter(option: &RawOption, errors: &mut Errors) -> Option<f64> {
-    let value = require_value(option, "0.1", errors)?;
+/// Reads a duration option into its slot, once.
+fn duration_option(
+    slot: &mut Option<Opt<DurationValue>>,
+    option: RawOption,
+    example: &str,
+    errors: &mut Errors,
+) {
+    if let Some(value) = duration::option(&option, example, errors) {
+        set_once(slot, option.name, value, errors);
+    }
+}
+
+/// Reads `<option> = <fraction>`: a float literal strictly between 0 and 1; `message` says
+/// what it means when it is not one.
+fn fraction(option: &RawOption, example: &str, message: &str, errors: &mut Errors) -> Option<f64> {
+    let value = require_value(option, example, errors)?;
     let fraction = match value {
         Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Float(float),
@@ -131,10 +189,7 @@ fn jitter(option: &RawOption, errors: &mut Errors) -> Option<f64> {
     match fraction {
         Some(fraction) if fraction > 0.0 && fraction < 1.0 => Some(fraction),
         _ => {
-            errors.spanned(
-                value,
-                "`jitter` is the fraction by which each key's TTL may move, between 0 and 1 (exclusive): write e.g. `jitter = 0.1` for up to ±10%",
-            );
+            errors.spanned(value, message);
             None
         }
     }

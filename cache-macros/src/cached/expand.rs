@@ -14,7 +14,7 @@
 //!             backend: None,
 //!             ttl: Some(300s),
 //!             timeout: None,
-//!             lock: true, lock_lease: None, lock_wait: None, jitter: None,
+//!             lock: true, lock_lease: None, lock_wait: None, jitter: None, grace: None,
 //!         });
 //!         &__CACHE_SITE
 //!     };
@@ -38,8 +38,10 @@ use syn::spanned::Spanned as _;
 use syn::{Attribute, Block, FnArg, GenericParam, Ident, Pat, PatIdent, PatType};
 
 use super::validate::{Cached, ShapeKind};
+use crate::common::duration::DurationValue;
 use crate::common::item_fn::{
-    async_body, has_impl_trait_param, has_receiver, names_self_type, static_local, with_body,
+    async_body, has_impl_trait_param, has_receiver, names_self_type, owns_everything, static_local,
+    with_body,
 };
 use crate::common::key;
 
@@ -51,6 +53,9 @@ struct Names {
     result: Ident,
     value: Ident,
     fake_return: Ident,
+    shape: Ident,
+    run: Ident,
+    detach: Ident,
 }
 
 impl Names {
@@ -63,6 +68,9 @@ impl Names {
             result: name("__cache_result"),
             value: name("__cache_value"),
             fake_return: name("__cache_fake_return"),
+            shape: name("__cache_shape"),
+            run: name("__cache_run"),
+            detach: name("__cache_detach"),
         }
     }
 }
@@ -137,6 +145,23 @@ fn site(cached: &Cached, names: &Names) -> TokenStream {
     );
     let lock_wait = option(cached.lock_wait.as_ref().map(|wait| wait.to_tokens(krate)));
     let jitter = option(cached.jitter.map(|jitter| quote!(#jitter)));
+    let grace = option(cached.grace.as_ref().map(|grace| {
+        let duration = |value: &Option<DurationValue>| {
+            option(value.as_ref().map(|value| value.to_tokens(krate)))
+        };
+        let stale = duration(&grace.stale);
+        let refresh_ahead = option(grace.refresh_ahead.map(|fraction| quote!(#fraction)));
+        let fail_safe = duration(&grace.fail_safe);
+        let fail_safe_throttle = duration(&grace.fail_safe_throttle);
+        let soft_timeout = duration(&grace.soft_timeout);
+        quote!(#private::Grace {
+            stale: #stale,
+            refresh_ahead: #refresh_ahead,
+            fail_safe: #fail_safe,
+            fail_safe_throttle: #fail_safe_throttle,
+            soft_timeout: #soft_timeout,
+        })
+    }));
     let init = quote! {
         #private::Site::new(#private::SiteConfig {
             name: ::core::concat!(::core::module_path!(), "::", #name),
@@ -147,12 +172,14 @@ fn site(cached: &Cached, names: &Names) -> TokenStream {
             lock_lease: #lock_lease,
             lock_wait: #lock_wait,
             jitter: #jitter,
+            grace: #grace,
         })
     };
     static_local(&names.site, "__CACHE_SITE", &quote!(#private::Site), &init)
 }
 
-/// `__private::cached(site, key, shape, run).await`.
+/// `__private::cached(site, key, shape, run).await`; for a function serving past its TTL,
+/// `cached_graceful(.., detach)`, with `detach` saying whether its refreshes can be spawned.
 fn call_runtime(
     cached: &Cached,
     names: &Names,
@@ -168,7 +195,33 @@ fn call_runtime(
     } else {
         quote!(#site)
     };
-    quote!(#krate::__private::cached(#site, #key.as_str(), #shape, #run).await)
+    let Some(_) = &cached.grace else {
+        return quote!(#krate::__private::cached(#site, #key.as_str(), #shape, #run).await);
+    };
+    let private = quote!(#krate::__private);
+    let ret = &cached.shape.ret;
+    let Names {
+        shape: shape_name,
+        run: run_name,
+        detach,
+        ..
+    } = names;
+    // Refreshes are spawned where the body can outlive the call: owned arguments (decided from
+    // the signature, as lifetimes are invisible to trait selection) and no `unless` (its
+    // predicate may borrow them).
+    let detach = if owns_everything(&cached.target.func.sig) && cached.unless.is_none() {
+        quote!(let #detach = #private::spawned::<#ret, _, _, _>(&#run_name, &#shape_name);)
+    } else {
+        quote!(let #detach = #private::Detach::inline();)
+    };
+    let detach_name = &names.detach;
+    quote!({
+        let #shape_name = #shape;
+        let #run_name = #run;
+        #detach
+        #private::cached_graceful(#site, #key.as_str(), #shape_name, #run_name, #detach_name)
+            .await
+    })
 }
 
 /// A call that fails to compile, at the cached type, unless it is `Cacheable`: the first
@@ -245,7 +298,7 @@ fn run_body(cached: &Cached, names: &Names, block: &Block) -> TokenStream {
     quote!(move || #body)
 }
 
-/// `{fn}_cache_key`, `{fn}_invalidate` and `{fn}_refresh`.
+/// `{fn}_cache_key`, `{fn}_invalidate`, `{fn}_invalidate_all` and `{fn}_refresh`.
 fn companions(cached: &Cached, names: &Names) -> TokenStream {
     let func = &cached.target.func;
     let krate = &cached.target.krate;
@@ -261,6 +314,7 @@ fn companions(cached: &Cached, names: &Names) -> TokenStream {
     let name = ident.to_string();
     let cache_key = format_ident!("{}_cache_key", ident, span = ident.span());
     let invalidate = format_ident!("{}_invalidate", ident, span = ident.span());
+    let invalidate_all = format_ident!("{}_invalidate_all", ident, span = ident.span());
     let refresh = format_ident!("{}_refresh", ident, span = ident.span());
 
     let receiver = has_receiver(func).then(|| quote!(&self,));
@@ -282,6 +336,13 @@ fn companions(cached: &Cached, names: &Names) -> TokenStream {
          body.\n\n Returns whether there was a cached result; fails only if the backend does. \
          Generated by `#[cached]`."
     );
+    let invalidate_all_doc = format!(
+        " Removes every cached result of `{name}`: the keys matching its key template, each \
+         placeholder a `*` (with a template that extends it, another function's keys too).\n\n \
+         Returns how many were removed; fails only if the backend does. Later calls run the \
+         body; a load in flight may still store its value. Generated by `#[cached]`."
+    );
+    let pattern = key::pattern(&cached.target.key);
     let refresh_doc = format!(
         " Runs `{name}`'s body and overwrites its cached result for these arguments (when the \
          result is cacheable), whatever was cached before; returns the result.\n\n \
@@ -307,6 +368,14 @@ fn companions(cached: &Cached, names: &Names) -> TokenStream {
             #(#keep_alive)*
             #key
             #krate::__private::invalidate(#site_name, #key_name.as_str()).await
+        }
+
+        #[doc = #invalidate_all_doc]
+        #(#cfgs)*
+        #[allow(dead_code)]
+        #vis async fn #invalidate_all() -> #krate::__private::CacheResult<u64> {
+            #site
+            #krate::__private::invalidate_all(#site_name, #pattern).await
         }
 
         #[doc = #refresh_doc]

@@ -22,6 +22,17 @@ pub(crate) struct Cached {
     pub(crate) lock_lease: Option<DurationValue>,
     pub(crate) lock_wait: Option<DurationValue>,
     pub(crate) jitter: Option<f64>,
+    /// Serving past the `ttl`: `stale`, `refresh_ahead`, `fail_safe`, ... (all `None`: plain).
+    pub(crate) grace: Option<Grace>,
+}
+
+/// The options that serve past the `ttl`.
+pub(crate) struct Grace {
+    pub(crate) stale: Option<DurationValue>,
+    pub(crate) refresh_ahead: Option<f64>,
+    pub(crate) fail_safe: Option<DurationValue>,
+    pub(crate) fail_safe_throttle: Option<DurationValue>,
+    pub(crate) soft_timeout: Option<DurationValue>,
 }
 
 /// What part of the return value is cached.
@@ -67,6 +78,7 @@ pub(crate) fn validate(args: Args, func: AsyncFn, errors: &mut Errors) -> Option
             "`jitter` spreads the `ttl`, and this function has none: add e.g. `ttl = 300`",
         );
     }
+    check_grace(&args, errors);
     let Args {
         shared,
         ttl,
@@ -76,8 +88,23 @@ pub(crate) fn validate(args: Args, func: AsyncFn, errors: &mut Errors) -> Option
         lock_lease,
         lock_wait,
         jitter,
+        stale,
+        refresh_ahead,
+        fail_safe,
+        fail_safe_throttle,
+        soft_timeout,
         ..
     } = args;
+    let value = |opt: Option<crate::common::attr::Opt<DurationValue>>| opt.map(|opt| opt.value);
+    let grace = Grace {
+        stale: value(stale),
+        refresh_ahead: refresh_ahead.map(|fraction| fraction.value),
+        fail_safe: value(fail_safe),
+        fail_safe_throttle: value(fail_safe_throttle),
+        soft_timeout: value(soft_timeout),
+    };
+    let graceful =
+        grace.stale.is_some() || grace.refresh_ahead.is_some() || grace.fail_safe.is_some();
     let companions = companions.is_none_or(|opt| opt.value) && async_trait.is_none();
     let cached = Cached {
         target: shared.check(func, async_trait, errors),
@@ -89,6 +116,7 @@ pub(crate) fn validate(args: Args, func: AsyncFn, errors: &mut Errors) -> Option
         lock_lease: lock_lease.map(|lease| lease.value),
         lock_wait: lock_wait.map(|wait| wait.value),
         jitter: jitter.map(|jitter| jitter.value),
+        grace: graceful.then_some(grace),
     };
     errors.is_empty().then_some(cached)
 }
@@ -164,6 +192,41 @@ fn wrapper(ty: &Type) -> Option<(&'static str, Type)> {
     match generics.args.first()? {
         GenericArgument::Type(inner) => Some((name, inner.clone())),
         _ => None,
+    }
+}
+
+/// The options that serve past the `ttl` need one, and those that fall back to an old value
+/// need a way to have one.
+fn check_grace(args: &Args, errors: &mut Errors) {
+    let past_ttl = [
+        args.stale.as_ref().map(|opt| opt.span()),
+        args.refresh_ahead.as_ref().map(|opt| opt.span()),
+        args.fail_safe.as_ref().map(|opt| opt.span()),
+    ];
+    if args.ttl.is_none() {
+        for span in past_ttl.into_iter().flatten() {
+            errors.at(
+                span,
+                "this option serves values past their `ttl`, and this function has none: add e.g. `ttl = 300`",
+            );
+        }
+    }
+    let fallback = args.stale.is_some() || args.fail_safe.is_some();
+    let needs_fallback = [
+        args.soft_timeout
+            .as_ref()
+            .map(|opt| (opt.span(), "soft_timeout")),
+        args.fail_safe_throttle
+            .as_ref()
+            .map(|opt| (opt.span(), "fail_safe_throttle")),
+    ];
+    if !fallback {
+        for (span, name) in needs_fallback.into_iter().flatten() {
+            errors.at(
+                span,
+                format!("`{name}` falls back to an old value, and this function keeps none: add `fail_safe = \"1h\"` (or `stale = ...`)"),
+            );
+        }
     }
 }
 

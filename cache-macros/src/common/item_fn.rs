@@ -5,7 +5,7 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{
-    AttrStyle, Attribute, Block, FnArg, GenericArgument, Ident, ItemFn, Pat, PatType,
+    AttrStyle, Attribute, Block, FnArg, GenericArgument, GenericParam, Ident, ItemFn, Pat, PatType,
     PathArguments, ReturnType, Signature, Type, TypePath,
 };
 
@@ -243,6 +243,46 @@ pub(crate) fn has_impl_trait_param(sig: &Signature) -> bool {
         FnArg::Typed(PatType { ty, .. }) => find_impl_trait(ty).is_some(),
         FnArg::Receiver(_) => false,
     })
+}
+
+/// Whether the function's arguments and result can outlive the call: no receiver, no generic
+/// type or lifetime parameter, no `impl Trait`, no `Self`, and no reference or lifetime other
+/// than `'static` in any type. Decided here, from the syntax, because the compiler's trait
+/// selection cannot tell lifetimes apart (an autoref probe would accept `&str`, then fail to
+/// borrow-check).
+pub(crate) fn owns_everything(sig: &Signature) -> bool {
+    fn borrows(tokens: TokenStream) -> bool {
+        let mut tokens = tokens.into_iter().peekable();
+        while let Some(token) = tokens.next() {
+            let borrowed = match token {
+                TokenTree::Punct(punct) if punct.as_char() == '&' => true,
+                TokenTree::Punct(punct) if punct.as_char() == '\'' => {
+                    !matches!(tokens.peek(), Some(TokenTree::Ident(name)) if name == "static")
+                }
+                TokenTree::Ident(ident) => ident == "Self" || ident == "impl",
+                TokenTree::Group(group) => borrows(group.stream()),
+                _ => false,
+            };
+            if borrowed {
+                return true;
+            }
+        }
+        false
+    }
+    let generic = sig
+        .generics
+        .params
+        .iter()
+        .any(|param| !matches!(param, GenericParam::Const(_)));
+    let inputs = sig.inputs.iter().any(|input| match input {
+        FnArg::Receiver(_) => true,
+        FnArg::Typed(PatType { ty, .. }) => borrows(ty.to_token_stream()),
+    });
+    let output = match &sig.output {
+        ReturnType::Default => false,
+        ReturnType::Type(_, ty) => borrows(ty.to_token_stream()),
+    };
+    !(generic || inputs || output)
 }
 
 /// Whether `Self` appears in the signature: the function is then an associated one.

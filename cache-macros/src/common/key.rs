@@ -150,6 +150,27 @@ fn default_key(func: &ItemFn, errors: &mut Errors) -> Vec<KeyPiece> {
     pieces
 }
 
+/// The glob pattern every key of the function matches: each literal escaped, each value a `*`
+/// (a value's key form never holds a glob character unescaped). A `&'static str` expression.
+pub(crate) fn pattern(pieces: &[KeyPiece]) -> TokenStream {
+    let parts = pieces.iter().map(|piece| match piece {
+        KeyPiece::Literal(text) => {
+            let escaped: String = text
+                .chars()
+                .flat_map(|c| {
+                    let special = matches!(c, '*' | '?' | '[' | ']' | '\\');
+                    special.then_some('\\').into_iter().chain([c])
+                })
+                .collect();
+            quote!(#escaped)
+        }
+        // Paths and identifiers hold no glob character.
+        KeyPiece::FunctionPath(name) => quote!(::core::module_path!(), "::", #name),
+        KeyPiece::Value { .. } => quote!("*"),
+    });
+    quote!(::core::concat!(#(#parts),*))
+}
+
 /// `let mut <key> = KeyBuf::new();` and one push per piece. Values are borrowed, so the body
 /// can still take them by value afterwards.
 pub(crate) fn build(krate: &Path, key: &Ident, pieces: &[KeyPiece]) -> TokenStream {

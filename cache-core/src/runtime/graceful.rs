@@ -1,0 +1,327 @@
+//! The cached call of a function that serves past its TTL (`stale`, `refresh_ahead`,
+//! `fail_safe`; see [`grace`](super::grace)).
+//!
+//! - **Fresh hit**: as [`cached`](super::cached::cached)'s, plus one read of the coarse wall
+//!   clock to check the stamp.
+//! - **Refresh due** (`refresh_ahead`) or **stale** (within `stale`): the value is returned
+//!   at once; the first caller in the process takes the key's refresh, which runs in the
+//!   background where the body can be spawned (owned arguments, no `unless`) and
+//!   otherwise in that caller, which then gets the new value, the others still served the
+//!   old one.
+//! - **Expired** (past `stale`, within `fail_safe`): the first caller refreshes and waits for
+//!   it, at most `soft_timeout`; if the body fails, panics or times out, the old value is
+//!   returned and kept for `fail_safe`. Other callers meanwhile get the old value.
+//! - A key whose body failed is not run again in this process before its throttle ends
+//!   ([`GraceState`](super::grace::GraceState)); until then callers get the old value.
+//! - **No value**: [`cached`](super::cached::cached)'s miss path (one run per key, locks,
+//!   shared errors), storing a stamped value.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures_util::FutureExt as _;
+use tokio::task::JoinHandle;
+
+use super::backend_call::{Lookup, lookup, store, store_for};
+use super::cached::{local_hit, miss, overwrite};
+use super::freshness;
+use super::grace::{Age, Grace, RefreshTicket, Stamped, Stamping};
+use super::refresh_mode;
+use super::registry::Entry;
+use super::settings;
+use super::shape::{CacheShape, Cacheable};
+use super::site::Site;
+
+/// How a function's refresh leaves its caller: spawned on the runtime ([`spawned`]), or not
+/// at all ([`Detach::inline`]: the caller runs it).
+pub struct Detach<R, S, Body, Sh>(Option<SpawnRefresh<R, S, Body, Sh>>);
+
+/// Spawns a refresh: the body run, its value stored, the ticket released.
+type SpawnRefresh<R, S, Body, Sh> = fn(
+    &'static Site,
+    Entry,
+    RefreshTicket<'static>,
+    &Sh,
+    Body,
+    Stamped<S>,
+) -> JoinHandle<Option<R>>;
+
+impl<R, S, Body, Sh> Detach<R, S, Body, Sh> {
+    /// Refreshes run by the caller that takes them: for functions whose arguments borrow.
+    #[must_use]
+    pub const fn inline() -> Self {
+        Self(None)
+    }
+}
+
+impl<R, S, Body, Sh> std::fmt::Debug for Detach<R, S, Body, Sh> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Detach(spawn)"
+        } else {
+            "Detach(inline)"
+        })
+    }
+}
+
+/// Refreshes spawned on the runtime, for a function whose arguments are owned (the macro
+/// decides from the signature: trait selection cannot tell lifetimes apart). Its body must be
+/// `Send`, as that of any function called from `tokio::spawn` or an axum handler is; a
+/// function whose body is not `Send` is refused at compile time ("future cannot be sent
+/// between threads safely"): borrowing an argument makes its refreshes run in the caller.
+#[must_use]
+pub fn spawned<R, Body, Fut, Sh>(_body: &Body, _shape: &Sh) -> Detach<R, Sh::Value, Body, Sh>
+where
+    Body: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    R: Send + 'static,
+    Sh: CacheShape<R, Value: Cacheable> + Clone + Send + Sync + 'static,
+{
+    // The task is handed the backend the caller was served by: a backend scoped to the
+    // caller's task (`with_backend`) does not reach a spawned one.
+    Detach(Some(|site, served, ticket, shape, body, old| {
+        let shape = shape.clone();
+        tokio::spawn(async move { refresh(site, &served, &ticket, &shape, body(), &old).await })
+    }))
+}
+
+/// The whole call of a graceful function (see the module's docs).
+pub async fn cached_graceful<R, Sh, Body, Fut>(
+    site: &'static Site,
+    key: &str,
+    shape: Sh,
+    body: Body,
+    detach: Detach<R, Sh::Value, Body, Sh>,
+) -> R
+where
+    Sh: CacheShape<R, Value: Cacheable>,
+    Body: FnOnce() -> Fut,
+    Fut: Future<Output = R>,
+{
+    if !settings::is_enabled() {
+        return body().await;
+    }
+    if refresh_mode::take() {
+        return Box::pin(overwrite(site, key, stamping(site, key, &shape), body)).await;
+    }
+    let grace = site.grace();
+    if let Some(found) = local_hit::<Stamped<Sh::Value>>(site, key) {
+        match found.age(&grace) {
+            Age::Fresh => {
+                site.counters().hit();
+                return shape.load(found.value);
+            }
+            age if servable(age, &grace) => {
+                let served = site.backend();
+                return Box::pin(past_ttl(
+                    site, served, key, &shape, body, detach, found, age,
+                ))
+                .await;
+            }
+            // Past every window (kept a clock tick longer): a miss.
+            _ => {}
+        }
+    }
+    Box::pin(look(site, key, shape, body, detach)).await
+}
+
+/// Whether a value of this age may still be returned.
+fn servable(age: Age, grace: &Grace) -> bool {
+    age != Age::Expired || grace.fail_safe.is_some()
+}
+
+fn stamping<'a, Sh>(site: &Site, key: &str, shape: &'a Sh) -> Stamping<'a, Sh> {
+    Stamping {
+        shape,
+        fresh_for: site.fresh_for(key).unwrap_or(Duration::MAX),
+        grace: site.grace(),
+    }
+}
+
+/// Past the in-process look: the backend's value, else the miss path.
+async fn look<R, Sh, Body, Fut>(
+    site: &'static Site,
+    key: &str,
+    shape: Sh,
+    body: Body,
+    detach: Detach<R, Sh::Value, Body, Sh>,
+) -> R
+where
+    Sh: CacheShape<R, Value: Cacheable>,
+    Body: FnOnce() -> Fut,
+    Fut: Future<Output = R>,
+{
+    let served = site.backend();
+    let mut looked = false;
+    if served.backend.local().is_none() {
+        let grace = site.grace();
+        match lookup::<Stamped<Sh::Value>>(site, &served, key).await {
+            Lookup::Hit(found) => match found.age(&grace) {
+                Age::Fresh => {
+                    site.counters().hit();
+                    return shape.load(found.value);
+                }
+                age if servable(age, &grace) => {
+                    return past_ttl(site, served, key, &shape, body, detach, found, age).await;
+                }
+                _ => looked = true,
+            },
+            Lookup::Miss => looked = true,
+            // Reported; the miss path decides whether to claim after a failure.
+            Lookup::Unreadable | Lookup::Failed => {}
+        }
+    }
+    drop(served);
+    miss(site, key, stamping(site, key, &shape), body, looked).await
+}
+
+/// A value found past its `ttl` (or past `refresh_ahead`): returned, refreshed, or both.
+#[allow(clippy::too_many_arguments)]
+async fn past_ttl<R, Sh, Body, Fut>(
+    site: &'static Site,
+    served: Entry,
+    key: &str,
+    shape: &Sh,
+    body: Body,
+    detach: Detach<R, Sh::Value, Body, Sh>,
+    old: Stamped<Sh::Value>,
+    age: Age,
+) -> R
+where
+    Sh: CacheShape<R, Value: Cacheable>,
+    Body: FnOnce() -> Fut,
+    Fut: Future<Output = R>,
+{
+    let grace = site.grace();
+    let Some(ticket) = site.state().grace.begin_refresh(key) else {
+        // Another caller refreshes it, or its body failed moments ago.
+        return serve_old(site, key, shape, old, age);
+    };
+    let spawn = detach
+        .0
+        .filter(|_| tokio::runtime::Handle::try_current().is_ok());
+    if age != Age::Expired {
+        // Returned at once; refreshed behind it where the body can be spawned.
+        if let Some(spawn) = spawn {
+            drop(spawn(site, served, ticket, shape, body, old.clone()));
+            return serve_old(site, key, shape, old, age);
+        }
+        return match refresh(site, &served, &ticket, shape, body(), &old).await {
+            Some(result) => result,
+            None => serve_old(site, key, shape, old, age),
+        };
+    }
+    // Expired: the caller waits for the refresh, at most `soft_timeout`.
+    let refreshed = match spawn {
+        Some(spawn) => {
+            let task = spawn(site, served, ticket, shape, body, old.clone());
+            // On a timeout the task goes on, and stores its value when it has one.
+            within_soft(&grace, task)
+                .await
+                .and_then(|joined| joined.ok().flatten())
+        }
+        None => {
+            let run = refresh(site, &served, &ticket, shape, body(), &old);
+            match within_soft(&grace, run).await {
+                Some(refreshed) => refreshed,
+                None => {
+                    // The body was cancelled by the timeout: a failure, throttled like any.
+                    let failure = "did not answer within `soft_timeout`";
+                    source_failed(site, &served, &ticket, &old, failure).await;
+                    None
+                }
+            }
+        }
+    };
+    match refreshed {
+        Some(result) => result,
+        None => serve_old(site, key, shape, old, age),
+    }
+}
+
+/// `future`, or `None` once `soft_timeout` has passed.
+async fn within_soft<F: Future>(grace: &Grace, future: F) -> Option<F::Output> {
+    match grace.soft_timeout {
+        Some(soft) => tokio::time::timeout(soft, future).await.ok(),
+        None => Some(future.await),
+    }
+}
+
+/// Runs the body for a refresh and stores its value; `None` if it failed (an `Err` or any
+/// result that is not cached, or a panic), which keeps the old value and throttles the key.
+async fn refresh<R, Sh, Fut>(
+    site: &'static Site,
+    served: &Entry,
+    ticket: &RefreshTicket<'_>,
+    shape: &Sh,
+    run: Fut,
+    old: &Stamped<Sh::Value>,
+) -> Option<R>
+where
+    Sh: CacheShape<R, Value: Cacheable>,
+    Fut: Future<Output = R>,
+{
+    site.counters().refresh();
+    let key = ticket.key();
+    let failure = match AssertUnwindSafe(run).catch_unwind().await {
+        Ok(result) => match shape.store(&result) {
+            Some(value) => {
+                ticket.succeeded();
+                let fresh = Stamped::new(value, site.fresh_for(key).unwrap_or(Duration::MAX));
+                store(site, served, key, &fresh).await;
+                return Some(result);
+            }
+            None => "returned a result that is not cached (an `Err`)",
+        },
+        Err(_panic) => "panicked",
+    };
+    source_failed(site, served, ticket, old, failure).await;
+    None
+}
+
+/// A failed refresh: the key throttled, the old value kept for `fail_safe`, one log line.
+async fn source_failed<S: Cacheable>(
+    site: &'static Site,
+    served: &Entry,
+    ticket: &RefreshTicket<'_>,
+    old: &Stamped<S>,
+    failure: &str,
+) {
+    let grace = site.grace();
+    let retry_in = ticket.failed(&grace);
+    let key = ticket.key();
+    tracing::warn!(
+        function = site.name(),
+        key,
+        ?retry_in,
+        "the function's body {failure}; serving the value past its TTL instead"
+    );
+    if let Some(fail_safe) = grace.fail_safe {
+        let keep = old.kept_for(&grace).max(fail_safe);
+        store_for(site, served, key, old, Some(keep)).await;
+    }
+}
+
+/// The old value, counted: a hit while it is fresh, else a stale answer.
+fn serve_old<R, Sh: CacheShape<R>>(
+    site: &Site,
+    key: &str,
+    shape: &Sh,
+    old: Stamped<Sh::Value>,
+    age: Age,
+) -> R {
+    if age == Age::RefreshDue {
+        site.counters().hit();
+    } else {
+        site.counters().stale();
+        freshness::served_stale();
+        tracing::debug!(
+            function = site.name(),
+            key,
+            ?age,
+            "served a value past its TTL"
+        );
+    }
+    shape.load(old.value)
+}
