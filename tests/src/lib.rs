@@ -8,6 +8,7 @@ pub mod browser;
 pub mod conformance;
 pub mod faulty;
 pub mod logs;
+pub mod near_hunt;
 pub mod packages;
 pub mod redis_harness;
 pub mod sections;
