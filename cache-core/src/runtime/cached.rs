@@ -287,6 +287,19 @@ where
     result
 }
 
+/// The backend an invalidation goes to, unless its breaker has it down: then nothing could be
+/// removed, which the caller is told rather than left to believe.
+fn serving_for_invalidation(site: &Site) -> Result<Entry> {
+    let served = site.backend();
+    if served.health.is_down() {
+        return Err(crate::Error::new(
+            crate::ErrorKind::Connection,
+            "the backend is marked down by its circuit breaker; nothing was invalidated",
+        ));
+    }
+    Ok(served)
+}
+
 /// Removes every cached value of the function: the keys matching `pattern`, its key template
 /// with each placeholder a `*`. Backs the generated `*_invalidate_all` companion; returns how
 /// many keys were removed.
@@ -297,13 +310,7 @@ where
 /// Keys of another function whose template the pattern also matches are removed too (a
 /// template that extends this one, such as `user:<id>:posts` after `user:<id>`).
 pub async fn invalidate_all(site: &'static Site, pattern: &str) -> Result<u64> {
-    let served = site.backend();
-    if served.health.is_down() {
-        return Err(crate::Error::new(
-            crate::ErrorKind::Connection,
-            "the backend is marked down by its circuit breaker; nothing was invalidated",
-        ));
-    }
+    let served = serving_for_invalidation(site)?;
     let what = || format!("invalidate of every key matching `{pattern}`");
     let removed = within(site.timeout(), what, served.backend.delete_pattern(pattern)).await;
     site.state().flights.detach_all(store_id(&served));
@@ -317,13 +324,7 @@ pub async fn invalidate_all(site: &'static Site, pattern: &str) -> Result<u64> {
 /// locks, every load in flight is superseded (its fenced write is refused, in any process),
 /// and this process's flight for the key is detached, so later callers do not join it.
 pub async fn invalidate(site: &'static Site, key: &str) -> Result<bool> {
-    let served = site.backend();
-    if served.health.is_down() {
-        return Err(crate::Error::new(
-            crate::ErrorKind::Connection,
-            "the backend is marked down by its circuit breaker; nothing was invalidated",
-        ));
-    }
+    let served = serving_for_invalidation(site)?;
     let what = || format!("invalidate of `{key}`");
     let removed = match site.locks(&served) {
         Some(locks) => within(site.timeout(), what, locks.supersede(key, None)).await,

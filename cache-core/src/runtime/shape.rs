@@ -34,7 +34,7 @@ pub trait CacheShape<R> {
     }
 
     /// Whether a value found on the backend may be returned by the miss path: stale values of
-    /// a function serving past its TTL are not (see [`grace`](super::grace)).
+    /// a function serving past its TTL (`stale`, `fail_safe`) are not.
     fn fresh(&self, _value: &Self::Value) -> bool {
         true
     }
