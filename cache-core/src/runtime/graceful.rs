@@ -207,10 +207,9 @@ where
             drop(spawn(site, served, ticket, shape, body, old.clone()));
             return serve_old(site, key, shape, old, age);
         }
-        return match refresh(site, &served, &ticket, shape, body(), &old).await {
-            Some(result) => result,
-            None => serve_old(site, key, shape, old, age),
-        };
+        return refresh(site, &served, &ticket, shape, body(), &old)
+            .await
+            .unwrap_or_else(|| serve_old(site, key, shape, old, age));
     }
     // Expired: the caller waits for the refresh, at most `soft_timeout`.
     let refreshed = match spawn {
@@ -234,10 +233,7 @@ where
             }
         }
     };
-    match refreshed {
-        Some(result) => result,
-        None => serve_old(site, key, shape, old, age),
-    }
+    refreshed.unwrap_or_else(|| serve_old(site, key, shape, old, age))
 }
 
 /// `future`, or `None` once `soft_timeout` has passed.
@@ -265,10 +261,9 @@ where
     site.counters().refresh();
     let key = ticket.key();
     let failure = match AssertUnwindSafe(run).catch_unwind().await {
-        Ok(result) => match shape.store(&result) {
-            Some(value) => {
+        Ok(result) => match stamping(site, key, shape).store(&result) {
+            Some(fresh) => {
                 ticket.succeeded();
-                let fresh = Stamped::new(value, site.fresh_for(key).unwrap_or(Duration::MAX));
                 store(site, served, key, &fresh).await;
                 return Some(result);
             }

@@ -189,4 +189,12 @@ mod tests {
         assert!(elapsed >= Duration::from_millis(35), "{elapsed:?}");
         assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     }
+
+    /// The coarse wall clock (freshness stamps) agrees with the system's, to its resolution.
+    #[test]
+    fn the_coarse_wall_clock_is_the_system_clock() {
+        let coarse = super::coarse::wall_millis();
+        let system = super::system_millis();
+        assert!(coarse.abs_diff(system) < 1_000, "{coarse} against {system}");
+    }
 }
