@@ -9,7 +9,8 @@
 //!
 //! "ours" is `#[cache_core::cached(key = "user:<id>", ttl = 300)]`; `ours_runtime_direct` is the
 //! hand-written call into `cache_core::__private::cached` it expands to, as a cross-check;
-//! `ours_cached_stale` adds `stale = "1h"` (issue 16: within 10% of `ours_cached`).
+//! `ours_cached_stale` adds `stale = "1h"` (issue 16: within 10% of `ours_cached`);
+//! `ours_cached_tagged` adds `tags = ["user:<id>"]` (one in-process version read per hit).
 //! After the criterion group, the same variants run interleaved (see `common`): quote those
 //! `paired` ratios.
 
@@ -31,6 +32,7 @@ static DIRECT_LOADS: AtomicU64 = AtomicU64::new(0);
 static CACHED_LOADS: AtomicU64 = AtomicU64::new(0);
 static CONCURRENT_LOADS: AtomicU64 = AtomicU64::new(0);
 static STALE_LOADS: AtomicU64 = AtomicU64::new(0);
+static TAGGED_LOADS: AtomicU64 = AtomicU64::new(0);
 
 /// Distinct keys pre-filled in every store.
 const KEYS: u64 = 1024;
@@ -63,6 +65,13 @@ async fn ours_get_user(id: u64) -> Arc<User> {
 #[cache_core::cached(key = "stale_user:<id>", ttl = 300, stale = "1h")]
 async fn ours_stale_get_user(id: u64) -> Arc<User> {
     STALE_LOADS.fetch_add(1, Ordering::Relaxed);
+    Arc::new(load_user(id))
+}
+
+/// Ours, with a tag: each hit also reads the tag's version in process.
+#[cache_core::cached(key = "tagged_user:<id>", ttl = 300, tags = ["user:<id>"])]
+async fn ours_tagged_get_user(id: u64) -> Arc<User> {
+    TAGGED_LOADS.fetch_add(1, Ordering::Relaxed);
     Arc::new(load_user(id))
 }
 
@@ -101,9 +110,10 @@ fn hits_and_misses(name: &str) -> (u64, u64) {
     cache_core::stats::snapshot(name).map_or((0, 0), |s| (s.hits, s.misses))
 }
 
-fn loads() -> [u64; 5] {
+fn loads() -> [u64; 6] {
     [
         STALE_LOADS.load(Ordering::Relaxed),
+        TAGGED_LOADS.load(Ordering::Relaxed),
         OURS_LOADS.load(Ordering::Relaxed),
         DIRECT_LOADS.load(Ordering::Relaxed),
         CACHED_LOADS.load(Ordering::Relaxed),
@@ -124,24 +134,26 @@ fn benches(c: &mut Criterion) {
         for id in 0..KEYS {
             assert_eq!(ours_get_user(id).await.id, id);
             assert_eq!(ours_stale_get_user(id).await.id, id);
+            assert_eq!(ours_tagged_get_user(id).await.id, id);
             assert_eq!(ours_direct_get_user(id).await.id, id);
             assert_eq!(anchor_cached_get_user(id).await.id, id);
             assert_eq!(anchor_concurrent_get_user(id).await.id, id);
             moka.insert(id, Arc::new(load_user(id))).await;
         }
-        assert_eq!(loads(), [KEYS; 5]);
+        assert_eq!(loads(), [KEYS; 6]);
         let names = [OURS_NAME, SITE.name()];
         let before = names.map(hits_and_misses);
         for id in 0..KEYS {
             let expected = load_user(id);
             assert_eq!(*ours_get_user(id).await, expected);
             assert_eq!(*ours_stale_get_user(id).await, expected);
+            assert_eq!(*ours_tagged_get_user(id).await, expected);
             assert_eq!(*ours_direct_get_user(id).await, expected);
             assert_eq!(*anchor_cached_get_user(id).await, expected);
             assert_eq!(*anchor_concurrent_get_user(id).await, expected);
             assert_eq!(moka.get(&id).await.as_deref(), Some(&expected));
         }
-        assert_eq!(loads(), [KEYS; 5], "a pre-filled key ran its body");
+        assert_eq!(loads(), [KEYS; 6], "a pre-filled key ran its body");
         for (name, before) in names.iter().zip(before) {
             assert_eq!(hits_and_misses(name), (before.0 + KEYS, before.1), "{name}");
         }
@@ -155,6 +167,9 @@ fn benches(c: &mut Criterion) {
     });
     group.bench_function("ours_cached_stale", |b| {
         b.to_async(&rt).iter(|| ours_stale_get_user(black_box(HOT)));
+    });
+    group.bench_function("ours_cached_tagged", |b| {
+        b.to_async(&rt).iter(|| ours_tagged_get_user(black_box(HOT)));
     });
     group.bench_function("ours_runtime_direct", |b| {
         b.to_async(&rt)
@@ -189,6 +204,10 @@ fn benches(c: &mut Criterion) {
                 batch_on(&rt, || ours_stale_get_user(black_box(HOT))),
             ),
             (
+                "ours_cached_tagged",
+                batch_on(&rt, || ours_tagged_get_user(black_box(HOT))),
+            ),
+            (
                 "ours_runtime_direct",
                 batch_on(&rt, || ours_direct_get_user(black_box(HOT))),
             ),
@@ -204,7 +223,7 @@ fn benches(c: &mut Criterion) {
         ],
     );
 
-    assert_eq!(loads(), [KEYS; 5], "a measured call ran its body");
+    assert_eq!(loads(), [KEYS; 6], "a measured call ran its body");
     for (name, before) in names.iter().zip(before) {
         let after = hits_and_misses(name);
         assert!(after.0 > before.0, "{name}: no hits counted");

@@ -16,6 +16,7 @@ pub use crate::runtime::cached::{cached, invalidate, invalidate_all};
 pub use crate::runtime::checks::{assert_cacheable, assert_key_part, unless};
 pub use crate::runtime::grace::{Grace, Stamped};
 pub use crate::runtime::graceful::{Detach, cached_graceful, spawned};
+pub use crate::runtime::hard_timeout::{FromHardTimeout, bounded};
 pub use crate::runtime::locked::{
     FromLockBusy, LockedSite, checked_lease, lock_busy_error, locked,
 };
@@ -24,6 +25,8 @@ pub use crate::runtime::shape::{
     CacheShape, Cacheable, Shape, Share, ShareByClone, ShareNot, ShareProbe, SharedResult, Sharing,
 };
 pub use crate::runtime::site::{Site, SiteConfig};
+pub use crate::runtime::tagged::cached_tagged;
+pub use crate::runtime::tags::TAG_KEY_PREFIX;
 pub use std::clone::Clone;
 pub use std::marker::PhantomData;
 pub use std::option::Option::{self, None, Some};

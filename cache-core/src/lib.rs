@@ -91,6 +91,7 @@ pub use runtime::registry::{
 pub use runtime::settings::{
     DISABLE_ENV, default_timeout, is_enabled, set_default_timeout, set_enabled,
 };
+pub use runtime::tags::invalidate_tag;
 pub use runtime::{health, stats};
 pub use typed::CacheBackendExt;
 

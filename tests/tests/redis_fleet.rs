@@ -144,6 +144,32 @@ async fn a_thousand_callers_in_eight_processes_run_the_body_once_on_the_cluster(
     a_thousand_callers_in_eight_processes_run_the_body_once(&target, backend, &prefix).await;
 }
 
+/// A value past its TTL, read by 8 processes at once (125 callers each): every caller gets
+/// the old value at once, and one refresh runs in the fleet, not one per process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_value_is_refreshed_once_in_a_fleet_of_eight() {
+    let Some(server) = shared_server() else {
+        return;
+    };
+    let prefix = unique_prefix("fleet-stale");
+    let backend = server.backend(&prefix).await;
+    let first = values(&Worker::spawn(&server.url(), &prefix, "stale", 1).finish());
+    assert_eq!(first.keys().collect::<Vec<_>>(), ["1 run 1"]);
+    // Past the 1 s TTL, within `stale`.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let workers: Vec<Worker> = (0..8)
+        .map(|_| Worker::spawn(&server.url(), &prefix, "stale", 125))
+        .collect();
+    let lines: Vec<String> = workers.into_iter().flat_map(Worker::finish).collect();
+    let values = values(&lines);
+    assert_eq!(values.values().sum::<usize>(), 1000, "{values:?}");
+    assert_eq!(
+        runs(&backend, "refreshed").await.as_deref(),
+        Some("2"),
+        "one fill, then one refresh in the fleet (per process would be up to 9); callers got {values:?}"
+    );
+}
+
 /// The leading process killed mid-body: another takes over once the lease (1 s) ends, and
 /// every surviving caller gets a value.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

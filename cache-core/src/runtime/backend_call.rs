@@ -152,12 +152,24 @@ pub(crate) async fn lookup<S: Cacheable>(site: &Site, served: &Entry, key: &str)
             Err(_) => return Lookup::Failed,
         },
     };
-    match decode_or_warn::<_, S>(&Json, Some(site.name()), key, &bytes) {
+    read(site, served, key, &bytes)
+}
+
+/// What the bytes `key` was found holding come to: its value (kept decoded beside them where
+/// the backend keeps near copies), or unreadable (logged once, counted).
+pub(crate) fn read<S: Cacheable>(
+    site: &Site,
+    served: &Entry,
+    key: &str,
+    bytes: &Bytes,
+) -> Lookup<S> {
+    let backend = &served.backend;
+    match decode_or_warn::<_, S>(&Json, Some(site.name()), key, bytes) {
         Some(value) => {
             if let Some(near) = backend.near() {
                 // The bytes came from the near cache or were just kept by it: the next hit
                 // is a clone, not a decode (kept only if that copy is still these bytes).
-                near.remember(key, &bytes, Arc::new(value.clone()));
+                near.remember(key, bytes, Arc::new(value.clone()));
             }
             Lookup::Hit(value)
         }

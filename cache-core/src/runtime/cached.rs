@@ -177,13 +177,24 @@ where
                 let claim: Claim<Sh::Value> = if failed {
                     Claim::Unlocked { store: false }
                 } else {
-                    fleet::claim(site, &served, key, unreadable).await
+                    match fleet::claim(site, &served, key, unreadable).await {
+                        // A value the claim found but this call may not serve (its tags were
+                        // invalidated, or it is past its TTL) is removed under the fence
+                        // first, so the key can be claimed.
+                        Claim::Value(value) if !shape.fresh(&value) => {
+                            fleet::claim_outdated(site, &served, key).await
+                        }
+                        claim => claim,
+                    }
                 };
-                if let Claim::Value(value) = claim {
-                    counters.hit();
-                    leader.publish(Outcome::Value(value.clone()));
-                    return shape.load(value);
-                }
+                let claim = match claim {
+                    Claim::Value(value) if shape.fresh(&value) => {
+                        counters.hit();
+                        leader.publish(Outcome::Value(value.clone()));
+                        return shape.load(value);
+                    }
+                    claim => claim,
+                };
                 counters.miss();
                 let result = match &claim {
                     Claim::Lead(guard) => {
@@ -205,6 +216,8 @@ where
                 return result;
             }
             Join::Follower(follower) => match wait(follower).await {
+                // The leader read older tag versions than this call: look again.
+                Waited::Value(value) if !shape.fresh(&value) => {}
                 Waited::Value(value) => {
                     counters.hit();
                     return shape.load(value);

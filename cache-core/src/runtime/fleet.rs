@@ -77,14 +77,7 @@ pub(crate) async fn claim<S: Cacheable>(
             .await;
         match claimed {
             Ok(Acquire::Acquired { fence }) => {
-                return Claim::Lead(LockGuard::unrenewed(Granted {
-                    backend: Arc::clone(&served.backend),
-                    name: key.to_owned(),
-                    token,
-                    fence,
-                    lease,
-                    timeout: site.timeout(),
-                }));
+                return Claim::Lead(leading(site, served, key, token, fence));
             }
             Ok(Acquire::Filled { value }) => return filled(site, key, &value, unreadable),
             Ok(Acquire::Held { remaining }) => match woken {
@@ -102,6 +95,81 @@ pub(crate) async fn claim<S: Cacheable>(
             Err(_) => return Claim::Unlocked { store: false },
         }
     }
+}
+
+/// The guard of this process's hold on `key`, renewed by running the work through it.
+fn leading(site: &Site, served: &Entry, key: &str, token: LockToken, fence: u64) -> LockGuard {
+    LockGuard::unrenewed(Granted {
+        backend: Arc::clone(&served.backend),
+        name: key.to_owned(),
+        token,
+        fence,
+        lease: site.lock_lease(),
+        timeout: site.timeout(),
+    })
+}
+
+/// What taking a key's refresh across the fleet came to.
+pub(crate) enum RefreshLead {
+    /// This process refreshes the key: run the body through the guard's
+    /// [`renewing`](LockGuard::renewing), then write through [`fill_for`].
+    Lead(LockGuard),
+    /// Another process holds the key (refreshing or loading it), for about this long.
+    Elsewhere(Option<Duration>),
+    /// No locks here (or `lock = false`, or the backend failed): refresh, write unfenced.
+    Unlocked,
+}
+
+/// Takes `key`'s refresh for this process across the fleet, without waiting: one refresh per
+/// key in the fleet where the backend has locks, written fenced, so an invalidation while it
+/// runs is not undone by its write.
+pub(crate) async fn lead_refresh(site: &Site, served: &Entry, key: &str) -> RefreshLead {
+    let Some(store) = site.locks(served) else {
+        return RefreshLead::Unlocked;
+    };
+    if held::by_this_task(key) {
+        return RefreshLead::Unlocked;
+    }
+    let token = match LockToken::random() {
+        Ok(token) => token,
+        Err(error) => {
+            site.failed("claim refresh", key, &error);
+            return RefreshLead::Unlocked;
+        }
+    };
+    let lease = site.lock_lease();
+    let acquired = site
+        .call_capability(
+            served,
+            "claim refresh",
+            key,
+            store.acquire(key, &token, lease),
+        )
+        .await;
+    match acquired {
+        Ok(Acquire::Acquired { fence }) => {
+            RefreshLead::Lead(leading(site, served, key, token, fence))
+        }
+        Ok(Acquire::Held { remaining }) => RefreshLead::Elsewhere(remaining),
+        Ok(Acquire::Filled { .. }) | Err(_) => RefreshLead::Unlocked,
+    }
+}
+
+/// Claims `key` after removing, under its fence, the value a claim found there that the
+/// caller may not serve. A value another process stored meanwhile is run past the caller's
+/// freshness by the miss path, which then runs the body without storing.
+pub(crate) async fn claim_outdated<S: Cacheable>(
+    site: &Site,
+    served: &Entry,
+    key: &str,
+) -> Claim<S> {
+    let Some(store) = site.locks(served) else {
+        return Claim::Unlocked { store: true };
+    };
+    if supersede(site, served, store, key, None).await.is_err() {
+        return Claim::Unlocked { store: false };
+    }
+    claim(site, served, key, true).await
 }
 
 fn filled<S: Cacheable>(site: &Site, key: &str, bytes: &Bytes, reported: bool) -> Claim<S> {
@@ -139,7 +207,19 @@ pub(crate) async fn fill<S: Cacheable>(
     guard: LockGuard,
     value: &S,
 ) -> Filled {
-    let Some(fill) = fill_of(site, served, key, value) else {
+    fill_for(site, served, key, guard, value, site.ttl_for(key)).await
+}
+
+/// [`fill`] with a TTL of the caller's.
+pub(crate) async fn fill_for<S: Cacheable>(
+    site: &Site,
+    served: &Entry,
+    key: &str,
+    guard: LockGuard,
+    value: &S,
+    ttl: Option<Duration>,
+) -> Filled {
+    let Some(fill) = fill_of_for(site, served, key, value, ttl) else {
         return Filled::Failed;
     };
     match site
@@ -180,10 +260,20 @@ pub(crate) fn fill_of<S: Cacheable>(
     key: &str,
     value: &S,
 ) -> Option<Fill> {
+    fill_of_for(site, served, key, value, site.ttl_for(key))
+}
+
+fn fill_of_for<S: Cacheable>(
+    site: &Site,
+    served: &Entry,
+    key: &str,
+    value: &S,
+    ttl: Option<Duration>,
+) -> Option<Fill> {
     let bytes = encode(site, key, value)?;
     let decoded = served
         .backend
         .local()
         .map(|_| Arc::new(value.clone()) as SharedValue);
-    Some(Fill::new(bytes, decoded, site.ttl_for(key)))
+    Some(Fill::new(bytes, decoded, ttl))
 }

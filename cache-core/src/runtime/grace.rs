@@ -205,6 +205,20 @@ impl GraceState {
         wait
     }
 
+    /// Holds the key's refreshes in this process off for `wait`, without counting a failure:
+    /// another process refreshes it.
+    fn defer(&self, key: &str, wait: Duration) {
+        let mut failing = lock(&self.failing);
+        let failures = failing.get(key).map_or(0, |failing| failing.failures);
+        failing.insert(
+            key.into(),
+            Failing {
+                retry_at: tokio::time::Instant::now() + wait,
+                failures,
+            },
+        );
+    }
+
     fn succeeded(&self, key: &str) {
         let mut failing = lock(&self.failing);
         if !failing.is_empty() {
@@ -233,6 +247,14 @@ impl RefreshTicket<'_> {
 
     pub(crate) fn succeeded(&self) {
         self.state.succeeded(&self.key);
+    }
+
+    /// Another process refreshes the key: this process does not try again for the holder's
+    /// `remaining` lease, at most the throttle.
+    pub(crate) fn elsewhere(&self, grace: &Grace, remaining: Option<Duration>) {
+        let throttle = grace.throttle();
+        let wait = remaining.map_or(throttle, |remaining| remaining.min(throttle));
+        self.state.defer(&self.key, wait);
     }
 }
 

@@ -11,6 +11,9 @@
 //! - **Expired** (past `stale`, within `fail_safe`): the first caller refreshes and waits for
 //!   it, at most `soft_timeout`; if the body fails, panics or times out, the old value is
 //!   returned and kept for `fail_safe`. Other callers meanwhile get the old value.
+//! - Where the backend has locks, the refresh is also the fleet's: its process holds the
+//!   key's lock (taken without waiting, [`fleet::lead_refresh`]) and writes fenced through it;
+//!   a process finding the key held serves the old value and defers its own try.
 //! - A key whose body failed is not run again in this process before its throttle ends
 //!   ([`GraceState`](super::grace::GraceState)); until then callers get the old value.
 //! - **No value**: [`cached`](super::cached::cached)'s miss path (one run per key, locks,
@@ -23,8 +26,9 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 use tokio::task::JoinHandle;
 
-use super::backend_call::{Lookup, lookup, store, store_for};
+use super::backend_call::{Lookup, lookup, store_for};
 use super::cached::{local_hit, miss, overwrite};
+use super::fleet::{self, RefreshLead};
 use super::freshness;
 use super::grace::{Age, Grace, RefreshTicket, Stamped, Stamping};
 use super::refresh_mode;
@@ -32,6 +36,7 @@ use super::registry::Entry;
 use super::settings;
 use super::shape::{CacheShape, Cacheable};
 use super::site::Site;
+use crate::lock::LockGuard;
 
 /// How a function's refresh leaves its caller: spawned on the runtime ([`spawned`]), or not
 /// at all ([`Detach::inline`]: the caller runs it).
@@ -227,7 +232,7 @@ where
                 None => {
                     // The body was cancelled by the timeout: a failure, throttled like any.
                     let failure = "did not answer within `soft_timeout`";
-                    source_failed(site, &served, &ticket, &old, failure).await;
+                    source_failed(site, &served, &ticket, None, &old, failure).await;
                     None
                 }
             }
@@ -258,21 +263,68 @@ where
     Sh: CacheShape<R, Value: Cacheable>,
     Fut: Future<Output = R>,
 {
-    site.counters().refresh();
     let key = ticket.key();
-    let failure = match AssertUnwindSafe(run).catch_unwind().await {
+    let guard = match fleet::lead_refresh(site, served, key).await {
+        RefreshLead::Lead(guard) => {
+            // Another process may have refreshed the key between this caller's read and its
+            // lead: then that value is the refresh (once per key in the fleet).
+            if let Lookup::Hit(found) = lookup::<Stamped<Sh::Value>>(site, served, key).await
+                && found.age(&site.grace()) == Age::Fresh
+            {
+                ticket.succeeded();
+                return Some(shape.load(found.value));
+            }
+            Some(guard)
+        }
+        RefreshLead::Elsewhere(remaining) => {
+            ticket.elsewhere(&site.grace(), remaining);
+            tracing::debug!(
+                function = site.name(),
+                key,
+                "another process refreshes the key; serving the old value"
+            );
+            return None;
+        }
+        RefreshLead::Unlocked => None,
+    };
+    site.counters().refresh();
+    let run = AssertUnwindSafe(run).catch_unwind();
+    let ran = match &guard {
+        Some(guard) => guard.renewing(run).await,
+        None => run.await,
+    };
+    let failure = match ran {
         Ok(result) => match stamping(site, key, shape).store(&result) {
             Some(fresh) => {
                 ticket.succeeded();
-                store(site, served, key, &fresh).await;
+                write(site, served, key, guard, &fresh, site.ttl_for(key)).await;
                 return Some(result);
             }
             None => "returned a result that is not cached (an `Err`)",
         },
         Err(_panic) => "panicked",
     };
-    source_failed(site, served, ticket, old, failure).await;
+    source_failed(site, served, ticket, guard, old, failure).await;
     None
+}
+
+/// A refresh's write: fenced through the fleet's lock where the refresh holds it (refused if
+/// an invalidation or a newer write overtook it), else plain.
+async fn write<S: Cacheable>(
+    site: &Site,
+    served: &Entry,
+    key: &str,
+    guard: Option<LockGuard>,
+    value: &S,
+    ttl: Option<Duration>,
+) {
+    match guard {
+        Some(guard) => {
+            // Refused or failed: logged by the fill; the caller has its value either way.
+            let _filled = fleet::fill_for(site, served, key, guard, value, ttl).await;
+        }
+        None => store_for(site, served, key, value, ttl).await,
+    }
 }
 
 /// A failed refresh: the key throttled, the old value kept for `fail_safe`, one log line.
@@ -280,6 +332,7 @@ async fn source_failed<S: Cacheable>(
     site: &'static Site,
     served: &Entry,
     ticket: &RefreshTicket<'_>,
+    guard: Option<LockGuard>,
     old: &Stamped<S>,
     failure: &str,
 ) {
@@ -294,7 +347,7 @@ async fn source_failed<S: Cacheable>(
     );
     if let Some(fail_safe) = grace.fail_safe {
         let keep = old.kept_for(&grace).max(fail_safe);
-        store_for(site, served, key, old, Some(keep)).await;
+        write(site, served, key, guard, old, Some(keep)).await;
     }
 }
 

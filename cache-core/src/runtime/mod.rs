@@ -3,6 +3,9 @@
 //! - [`cached`]: the cached call itself: the in-process hit, then the miss path.
 //! - [`graceful`]: the cached call of a function serving past its TTL, with [`grace`] (its
 //!   stamps and per-key state) and [`freshness`] (telling stale answers from fresh ones).
+//! - [`tagged`]: the cached call of a function with `tags`, with [`tags`] (versions and
+//!   [`invalidate_tag`](crate::invalidate_tag)).
+//! - [`hard_timeout`]: the bound on a body's run (`hard_timeout`).
 //! - [`aside`]: the same call without the macro ([`CacheAside`](crate::CacheAside)).
 //! - [`site`]: one cached function's options and state ([`Site`](site::Site)).
 //! - [`backend_call`]: a backend call under the function's timeout, failing open; the one
@@ -26,6 +29,7 @@ pub(crate) mod fleet;
 pub(crate) mod freshness;
 pub(crate) mod grace;
 pub(crate) mod graceful;
+pub(crate) mod hard_timeout;
 pub mod health;
 pub(crate) mod locked;
 pub(crate) mod refresh_mode;
@@ -35,3 +39,5 @@ pub(crate) mod shape;
 pub(crate) mod single_flight;
 pub(crate) mod site;
 pub mod stats;
+pub(crate) mod tagged;
+pub(crate) mod tags;

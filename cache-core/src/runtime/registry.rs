@@ -154,6 +154,27 @@ fn resolve<'a>(global: &'a Backends, name: Option<&str>) -> &'a Entry {
     }
 }
 
+/// Every backend a function could be served by right now, in this task: the default's and
+/// each registered name's, each backend once.
+pub(crate) fn every_serving() -> Vec<Entry> {
+    let mut names: Vec<String> = GLOBAL.load().named.keys().cloned().collect();
+    if let Ok(scoped) = SCOPE.try_with(|scope| scope.named.keys().cloned().collect::<Vec<_>>()) {
+        names.extend(scoped);
+    }
+    let mut serving: Vec<Entry> = Vec::with_capacity(names.len() + 1);
+    let candidates = std::iter::once(None).chain(names.iter().map(|name| Some(name.as_str())));
+    for name in candidates {
+        let served = with_resolved(name, Arc::clone);
+        if !serving
+            .iter()
+            .any(|seen| std::ptr::addr_eq(Arc::as_ptr(&seen.backend), Arc::as_ptr(&served.backend)))
+        {
+            serving.push(served);
+        }
+    }
+    serving
+}
+
 /// Lookups of names that were never registered, by name. A misspelt `backend = "..."` is a
 /// bug that fails open, so it is made loud: logged at its first use (an error in debug builds,
 /// a warning otherwise) with the names that are registered, and counted on every use.

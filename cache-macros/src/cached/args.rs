@@ -10,6 +10,7 @@ use crate::common::attr::{
 };
 use crate::common::duration::{self, DurationValue};
 use crate::common::errors::Errors;
+use crate::common::key_template::{self, KeyTemplate};
 use crate::common::options::SharedOptions;
 
 /// Every option `#[cached]` accepts, in the order the docs list them.
@@ -31,6 +32,8 @@ pub(crate) const OPTIONS: &[&str] = &[
     "fail_safe",
     "fail_safe_throttle",
     "soft_timeout",
+    "hard_timeout",
+    "tags",
     "crate",
 ];
 
@@ -48,6 +51,7 @@ const RENAMED: &[(&str, &str)] = &[
     ("early", "refresh_ahead"),
     ("refresh_after", "refresh_ahead"),
     ("failover", "fail_safe"),
+    ("tag", "tags"),
 ];
 
 /// The options as written, each with its keyword.
@@ -73,6 +77,10 @@ pub(crate) struct Args {
     pub(crate) fail_safe: Option<Opt<DurationValue>>,
     pub(crate) fail_safe_throttle: Option<Opt<DurationValue>>,
     pub(crate) soft_timeout: Option<Opt<DurationValue>>,
+    /// The most a call waits for the body, old value or not.
+    pub(crate) hard_timeout: Option<Opt<DurationValue>>,
+    /// Tag templates over the arguments: `tags = ["user:<id>", "org:<org>"]`.
+    pub(crate) tags: Option<Opt<Vec<KeyTemplate>>>,
 }
 
 impl Args {
@@ -148,6 +156,7 @@ impl Args {
                 }
             }
             // stale = "1h" | fail_safe = "1h" | fail_safe_throttle = "10s" | soft_timeout = "100ms"
+            // | hard_timeout = "2s"
             "stale" => duration_option(&mut self.stale, option, "\"1h\"", errors),
             "fail_safe" => duration_option(&mut self.fail_safe, option, "\"1h\"", errors),
             "fail_safe_throttle" => {
@@ -155,6 +164,15 @@ impl Args {
             }
             "soft_timeout" => {
                 duration_option(&mut self.soft_timeout, option, "\"100ms\"", errors);
+            }
+            "hard_timeout" => {
+                duration_option(&mut self.hard_timeout, option, "\"2s\"", errors);
+            }
+            // tags = ["user:<id>", "org:<org>"]
+            "tags" => {
+                if let Some(tags) = tags(&option, errors) {
+                    set_once(&mut self.tags, keyword, tags, errors);
+                }
             }
             _ => {
                 unknown_option(&option.name, OPTIONS, RENAMED, errors);
@@ -173,6 +191,54 @@ fn duration_option(
     if let Some(value) = duration::option(&option, example, errors) {
         set_once(slot, option.name, value, errors);
     }
+}
+
+/// Reads `tags = ["...", ...]`: a non-empty array of tag templates, none written twice.
+fn tags(option: &RawOption, errors: &mut Errors) -> Option<Vec<KeyTemplate>> {
+    const EXAMPLE: &str = "[\"user:<id>\"]";
+    let value = require_value(option, EXAMPLE, errors)?;
+    let Expr::Array(array) = value else {
+        errors.spanned(
+            value,
+            "`tags` is a list of tag templates over the arguments: write e.g. `tags = [\"user:<id>\", \"org:<org>\"]`",
+        );
+        return None;
+    };
+    if array.elems.is_empty() {
+        errors.spanned(
+            array,
+            "`tags` is empty; list the tags each call carries, e.g. `tags = [\"user:<id>\"]`, or leave the option out",
+        );
+        return None;
+    }
+    let mut templates: Vec<KeyTemplate> = Vec::with_capacity(array.elems.len());
+    for element in &array.elems {
+        let Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(lit),
+            ..
+        }) = element
+        else {
+            errors.spanned(
+                element,
+                "each tag is a string literal template, e.g. `\"user:<id>\"`",
+            );
+            continue;
+        };
+        if templates.iter().any(|seen| seen.lit.value() == lit.value()) {
+            errors.spanned(lit, format!("the tag `{}` is listed twice", lit.value()));
+            continue;
+        }
+        if lit.value().is_empty() {
+            errors.spanned(lit, "a tag cannot be empty; write e.g. `\"user:<id>\"`");
+            continue;
+        }
+        if let Some(template) = errors.handle(key_template::parse(lit)) {
+            templates.push(template);
+        }
+    }
+    // The well-formed ones are still resolved against the parameters, so that one compile
+    // reports every problem.
+    Some(templates)
 }
 
 /// Reads `<option> = <fraction>`: a float literal strictly between 0 and 1; `message` says

@@ -179,7 +179,8 @@ fn site(cached: &Cached, names: &Names) -> TokenStream {
 }
 
 /// `__private::cached(site, key, shape, run).await`; for a function serving past its TTL,
-/// `cached_graceful(.., detach)`, with `detach` saying whether its refreshes can be spawned.
+/// `cached_graceful(.., detach)`, with `detach` saying whether its refreshes can be spawned;
+/// for a tagged one, `cached_tagged(site, key, &[tag keys], shape, run)`.
 fn call_runtime(
     cached: &Cached,
     names: &Names,
@@ -195,10 +196,33 @@ fn call_runtime(
     } else {
         quote!(#site)
     };
-    let Some(_) = &cached.grace else {
-        return quote!(#krate::__private::cached(#site, #key.as_str(), #shape, #run).await);
-    };
     let private = quote!(#krate::__private);
+    if !cached.tags.is_empty() {
+        // Built before the body's closure takes the arguments, as the key is.
+        let (tags, builds): (Vec<Ident>, Vec<TokenStream>) = cached
+            .tags
+            .iter()
+            .enumerate()
+            .map(|(index, pieces)| {
+                let tag = Ident::new(&format!("__cache_tag{index}"), Span::mixed_site());
+                let pushes = key::pushes(krate, &tag, pieces);
+                let build = quote! {
+                    let mut #tag = #private::KeyBuf::new();
+                    #tag.push_literal(#private::TAG_KEY_PREFIX);
+                    #pushes
+                };
+                (tag, build)
+            })
+            .unzip();
+        return quote!({
+            #(#builds)*
+            #private::cached_tagged(#site, #key.as_str(), &[#(#tags.as_str()),*], #shape, #run)
+                .await
+        });
+    }
+    let Some(_) = &cached.grace else {
+        return quote!(#private::cached(#site, #key.as_str(), #shape, #run).await);
+    };
     let ret = &cached.shape.ret;
     let Names {
         shape: shape_name,
@@ -292,10 +316,26 @@ fn shape(cached: &Cached, names: &Names) -> TokenStream {
     })
 }
 
-/// `move || async move { <fake return edge> body }`, called on a miss.
+/// `move || async move { <fake return edge> body }`, called on a miss; with `hard_timeout`,
+/// that future bounded by it.
 fn run_body(cached: &Cached, names: &Names, block: &Block) -> TokenStream {
     let body = async_body(&cached.shape.ret, &names.fake_return, block);
-    quote!(move || #body)
+    let Some(limit) = &cached.hard_timeout else {
+        return quote!(move || #body);
+    };
+    let krate = &cached.target.krate;
+    let limit = limit.to_tokens(krate);
+    let name = cached.target.func.sig.ident.to_string();
+    let ret = &cached.shape.ret;
+    // Spanned at the return type, where a missing `From<cache_core::Error>` is reported.
+    let bounded = quote_spanned!(ret.span()=> #krate::__private::bounded::<#ret>);
+    quote! {
+        move || #bounded(
+            #limit,
+            ::core::concat!(::core::module_path!(), "::", #name),
+            #body,
+        )
+    }
 }
 
 /// `{fn}_cache_key`, `{fn}_invalidate`, `{fn}_invalidate_all` and `{fn}_refresh`.

@@ -7,6 +7,7 @@ use super::args::Args;
 use crate::common::duration::DurationValue;
 use crate::common::errors::Errors;
 use crate::common::item_fn::{AsyncFn, display, find_impl_trait};
+use crate::common::key::{self, KeyPiece};
 use crate::common::options::Target;
 
 /// Everything `expand` needs, checked.
@@ -24,6 +25,10 @@ pub(crate) struct Cached {
     pub(crate) jitter: Option<f64>,
     /// Serving past the `ttl`: `stale`, `refresh_ahead`, `fail_safe`, ... (all `None`: plain).
     pub(crate) grace: Option<Grace>,
+    /// The most a call waits for the body; the body then returns a timeout `Err`.
+    pub(crate) hard_timeout: Option<DurationValue>,
+    /// Each tag's pieces, resolved against the parameters like the key's (empty: no tags).
+    pub(crate) tags: Vec<Vec<KeyPiece>>,
 }
 
 /// The options that serve past the `ttl`.
@@ -79,6 +84,16 @@ pub(crate) fn validate(args: Args, func: AsyncFn, errors: &mut Errors) -> Option
         );
     }
     check_grace(&args, errors);
+    if let Some(shape) = &shape {
+        check_hard_timeout(&args, shape, errors);
+    }
+    let tags = args.tags.as_ref().map_or_else(Vec::new, |tags| {
+        check_tags_alone(&args, tags.span(), errors);
+        tags.value
+            .iter()
+            .map(|tag| key::pieces(Some(tag), &func, errors))
+            .collect()
+    });
     let Args {
         shared,
         ttl,
@@ -93,6 +108,7 @@ pub(crate) fn validate(args: Args, func: AsyncFn, errors: &mut Errors) -> Option
         fail_safe,
         fail_safe_throttle,
         soft_timeout,
+        hard_timeout,
         ..
     } = args;
     let value = |opt: Option<crate::common::attr::Opt<DurationValue>>| opt.map(|opt| opt.value);
@@ -117,6 +133,8 @@ pub(crate) fn validate(args: Args, func: AsyncFn, errors: &mut Errors) -> Option
         lock_wait: lock_wait.map(|wait| wait.value),
         jitter: jitter.map(|jitter| jitter.value),
         grace: graceful.then_some(grace),
+        hard_timeout: value(hard_timeout),
+        tags,
     };
     errors.is_empty().then_some(cached)
 }
@@ -227,6 +245,51 @@ fn check_grace(args: &Args, errors: &mut Errors) {
                 format!("`{name}` falls back to an old value, and this function keeps none: add `fail_safe = \"1h\"` (or `stale = ...`)"),
             );
         }
+    }
+}
+
+/// A body that outlives `hard_timeout` returns an `Err`, which must not be cached; a
+/// `soft_timeout` as long is never reached.
+fn check_hard_timeout(args: &Args, shape: &ReturnShape, errors: &mut Errors) {
+    let Some(hard) = &args.hard_timeout else {
+        return;
+    };
+    if shape.kind != ShapeKind::Ok {
+        errors.at(
+            hard.span(),
+            format!(
+                "`hard_timeout` makes a call that waits longer return an `Err`, so the function must return a `Result` whose `Err` is not cached (no `cache_err`); this one returns `{}`",
+                display(&shape.ret)
+            ),
+        );
+    }
+    if let (Some(soft), DurationValue::Literal { secs, nanos }) = (&args.soft_timeout, &hard.value)
+        && let DurationValue::Literal {
+            secs: soft_secs,
+            nanos: soft_nanos,
+        } = soft.value
+        && (soft_secs, soft_nanos) >= (*secs, *nanos)
+    {
+        errors.at(
+            soft.span(),
+            "`soft_timeout` must be shorter than `hard_timeout`: the old value is returned at the soft one, the error at the hard one",
+        );
+    }
+}
+
+/// Tags are checked on the plain and the refreshing paths, not yet on those serving past the
+/// `ttl`.
+fn check_tags_alone(args: &Args, tags: proc_macro2::Span, errors: &mut Errors) {
+    let past_ttl = [
+        args.stale.as_ref().map(|opt| &opt.keyword),
+        args.refresh_ahead.as_ref().map(|opt| &opt.keyword),
+        args.fail_safe.as_ref().map(|opt| &opt.keyword),
+    ];
+    if let Some(keyword) = past_ttl.into_iter().flatten().next() {
+        errors.at(
+            tags,
+            format!("`tags` cannot be combined with `{keyword}` yet: an invalidated tag would have to end the value's grace too; drop one of them"),
+        );
     }
 }
 

@@ -174,6 +174,15 @@ pub(crate) fn pattern(pieces: &[KeyPiece]) -> TokenStream {
 /// `let mut <key> = KeyBuf::new();` and one push per piece. Values are borrowed, so the body
 /// can still take them by value afterwards.
 pub(crate) fn build(krate: &Path, key: &Ident, pieces: &[KeyPiece]) -> TokenStream {
+    let pushes = pushes(krate, key, pieces);
+    quote! {
+        let mut #key = #krate::__private::KeyBuf::new();
+        #pushes
+    }
+}
+
+/// One push onto the `KeyBuf` named `key` per piece.
+pub(crate) fn pushes(krate: &Path, key: &Ident, pieces: &[KeyPiece]) -> TokenStream {
     let pushes = pieces.iter().map(|piece| match piece {
         KeyPiece::Literal(text) => quote!(#key.push_literal(#text);),
         KeyPiece::FunctionPath(name) => quote! {
@@ -185,8 +194,5 @@ pub(crate) fn build(krate: &Path, key: &Ident, pieces: &[KeyPiece]) -> TokenStre
             quote_spanned!(*span=> #krate::__private::KeyBuf::push_part(&mut #key, &#value);)
         }
     });
-    quote! {
-        let mut #key = #krate::__private::KeyBuf::new();
-        #(#pushes)*
-    }
+    quote!(#(#pushes)*)
 }

@@ -12,6 +12,9 @@
 //! - `stall`: one call each of `stalling(0..callers)` (lease 500 ms), whose bodies print
 //!   `started <n>` as each starts and return `old` after 1.5 s (the test stops the process in
 //!   between); prints `done` when every call returned.
+//! - `stale`: `callers` calls of `refreshed(1)` (`ttl` 1 s, `stale` 1 h), whose body counts
+//!   its runs in Redis and takes 300 ms; waits 1 s for refreshes running behind the calls,
+//!   then prints `value` lines as `once` does.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
@@ -71,6 +74,13 @@ async fn stalling(id: u64) -> String {
     "old".to_owned()
 }
 
+#[cached(key = "refreshed:<id>", ttl = 1, stale = "1h")]
+async fn refreshed(id: u64) -> String {
+    let run = count_run("refreshed").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    format!("{id} run {run}")
+}
+
 fn report(values: Vec<String>) {
     let mut counts = BTreeMap::new();
     for value in values {
@@ -85,7 +95,7 @@ fn report(values: Vec<String>) {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, url, prefix, mode, callers] = args.as_slice() else {
-        panic!("usage: fleet_worker <redis-url> <key-prefix> <once|kill|stall> <callers>");
+        panic!("usage: fleet_worker <redis-url> <key-prefix> <once|kill|stall|stale> <callers>");
     };
     let callers: u64 = callers.parse().expect("a number of callers");
     let config = match url.strip_prefix("cluster:") {
@@ -100,10 +110,14 @@ async fn main() {
             "once" => calls.spawn(shared(1)),
             "kill" => calls.spawn(crashing(1)),
             "stall" => calls.spawn(stalling(id)),
+            "stale" => calls.spawn(refreshed(1)),
             other => panic!("unknown mode `{other}`"),
         };
     }
     let values = calls.join_all().await;
+    if mode == "stale" {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     if mode == "stall" {
         say("done");
     } else {

@@ -41,6 +41,19 @@ async fn option(__cache_detach: u64, __cache_shape: u64, __cache_run: u64) -> Op
     Some(__cache_detach + __cache_shape + __cache_run)
 }
 
+/// A hard timeout on a spawned refresh and on a borrowing, non-`Send` body alike.
+#[cached(key = "grace:hard:<id>", ttl = 60, stale = "1h", hard_timeout = "2s")]
+async fn hard(id: u64) -> Result<u64, cache_core::Error> {
+    Ok(id)
+}
+
+#[cached(key = "grace:hard_local:<id>", hard_timeout = "2s")]
+async fn hard_local(id: &u64) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+    let held = Rc::new(*id);
+    std::future::ready(()).await;
+    Ok(*held)
+}
+
 struct Repo;
 
 impl Repo {
@@ -59,6 +72,8 @@ async fn main() {
         assert_eq!(result(3).await, Ok(3));
         assert_eq!(option(1, 2, 3).await, Some(6));
         assert_eq!(Repo.find(4).await, 4);
+        assert_eq!(hard(5).await.unwrap(), 5);
+        assert_eq!(hard_local(&6).await.unwrap(), 6);
     })
     .await;
 }
