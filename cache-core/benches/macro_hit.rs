@@ -169,7 +169,8 @@ fn benches(c: &mut Criterion) {
         b.to_async(&rt).iter(|| ours_stale_get_user(black_box(HOT)));
     });
     group.bench_function("ours_cached_tagged", |b| {
-        b.to_async(&rt).iter(|| ours_tagged_get_user(black_box(HOT)));
+        b.to_async(&rt)
+            .iter(|| ours_tagged_get_user(black_box(HOT)));
     });
     group.bench_function("ours_runtime_direct", |b| {
         b.to_async(&rt)

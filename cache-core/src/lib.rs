@@ -54,6 +54,7 @@ pub mod key;
 pub mod layer;
 pub mod lock;
 mod memory;
+pub mod metrics;
 pub mod near;
 pub mod rate_limit;
 mod runtime;

@@ -467,7 +467,7 @@ async fn openapi_and_docs_list_every_endpoint() {
         .values()
         .map(|methods| methods.as_object().unwrap().len())
         .sum();
-    assert_eq!(operations, 17, "the router's endpoints, each once");
+    assert_eq!(operations, 18, "the router's endpoints, each once");
 
     let response = app.request(Method::GET, "/docs").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -485,6 +485,29 @@ async fn openapi_and_docs_list_every_endpoint() {
     // loads it in one).
     for outside in ["<script", "<link", "src=", "http://", "https://", "@import"] {
         assert!(!page.contains(outside), "the page refers to `{outside}`");
+    }
+}
+
+/// `/metrics`: after two rate-limit checks over a limit of one, the Prometheus text counts
+/// one allowed and one limited decision.
+#[tokio::test]
+async fn metrics_are_served_in_prometheus_text() {
+    let app = App::start(&Served::Memory(MemoryBackend::new())).await;
+    for _ in 0..2 {
+        app.get("/rate-limit/check?user_id=metrics&limit=1&window=60")
+            .await;
+    }
+    let response = app.request(Method::GET, "/metrics").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    for result in ["allowed", "limited"] {
+        let labels =
+            format!("ratelimit_name=\"ratelimit:fixed_window:\",ratelimit_result=\"{result}\"");
+        assert!(
+            text.lines()
+                .any(|row| row.starts_with("ratelimit_decisions") && row.contains(&labels)),
+            "no `ratelimit_decisions{{{labels}}}` in\n{text}"
+        );
     }
 }
 

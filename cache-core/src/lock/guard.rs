@@ -92,6 +92,7 @@ impl Held {
     fn mark_lost(&self, why: &str) {
         if !self.lost.send_replace(true) {
             tracing::warn!(lock = %self.name, why, "lock lost");
+            crate::metrics::lock_lost();
         }
     }
 

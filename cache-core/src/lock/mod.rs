@@ -125,6 +125,17 @@ impl Lock {
     /// [`ErrorKind::InvalidInput`].
     pub async fn acquire(&self) -> Result<LockGuard, LockBusy> {
         let started = tokio::time::Instant::now();
+        let acquired = self.acquire_from(started).await;
+        let result = match &acquired {
+            Ok(_) => "acquired",
+            Err(busy) if busy.is_held() => "busy",
+            Err(_) => "failed",
+        };
+        crate::metrics::lock_acquisition(result, started.elapsed());
+        acquired
+    }
+
+    async fn acquire_from(&self, started: tokio::time::Instant) -> Result<LockGuard, LockBusy> {
         let deadline = started + self.wait;
         let failed = |cause| LockBusy::failed(&self.name, started.elapsed(), cause);
         let store = self.backend.locks().ok_or_else(|| failed(unsupported()))?;

@@ -371,7 +371,15 @@ impl RateLimiter {
             None => Box::pin(self.decide_remotely(self.full(&key), cost)).await,
         };
         match decided {
-            Ok(decision) => Ok(decision),
+            Ok(decision) => {
+                let result = if decision.allowed() {
+                    "allowed"
+                } else {
+                    "limited"
+                };
+                crate::metrics::rate_limit_decision(&self.prefix, result);
+                Ok(decision)
+            }
             Err(error) => self.settle(error, &key, cost),
         }
     }
@@ -408,6 +416,7 @@ impl RateLimiter {
         cost: u32,
     ) -> Result<RateLimitDecision> {
         if matches!(error.kind(), ErrorKind::InvalidInput | ErrorKind::Config) {
+            crate::metrics::rate_limit_decision(&self.prefix, "error");
             return Err(error);
         }
         self.fail(error, self.full(key).as_str(), cost)
@@ -416,10 +425,12 @@ impl RateLimiter {
     fn fail(&self, error: Error, key: &str, cost: u32) -> Result<RateLimitDecision> {
         match self.failure_mode {
             FailureMode::Closed => {
+                crate::metrics::rate_limit_decision(&self.prefix, "error");
                 tracing::warn!(key, %error, "rate limiter failed closed: the backend could not decide");
                 Err(error)
             }
             FailureMode::Open => {
+                crate::metrics::rate_limit_decision(&self.prefix, "failed_open");
                 tracing::warn!(key, %error, "rate limiter failed open: the backend could not decide, allowing the call");
                 let limit = self.policy.capacity();
                 Ok(RateLimitDecision::admitted(

@@ -69,7 +69,9 @@ impl Site {
         // where the kernel's clock is virtualised. Real time even under a paused test clock.
         let started = quanta::Instant::now();
         let outcome = within(self.timeout(), || format!("`{op}` of `{key}`"), call).await;
-        self.counters().backend_call(started.elapsed());
+        let elapsed = started.elapsed();
+        self.counters().backend_call(elapsed);
+        crate::metrics::backend_call(self.name(), op, elapsed);
         match outcome {
             Ok(value) => {
                 served.health.succeeded();

@@ -141,7 +141,7 @@ where
         let mut unreadable = false;
         let failed = match first {
             Lookup::Hit(value) if shape.fresh(&value) => {
-                counters.hit();
+                counters.remote_hit();
                 return shape.load(value);
             }
             Lookup::Hit(_) | Lookup::Miss => false,
@@ -164,7 +164,7 @@ where
                 if look_again {
                     match lookup::<Sh::Value>(site, &served, key).await {
                         Lookup::Hit(value) if shape.fresh(&value) => {
-                            counters.hit();
+                            counters.remote_hit();
                             leader.publish(Outcome::Value(value.clone()));
                             return shape.load(value);
                         }
@@ -189,7 +189,7 @@ where
                 };
                 let claim = match claim {
                     Claim::Value(value) if shape.fresh(&value) => {
-                        counters.hit();
+                        counters.remote_hit();
                         leader.publish(Outcome::Value(value.clone()));
                         return shape.load(value);
                     }
@@ -219,7 +219,7 @@ where
                 // The leader read older tag versions than this call: look again.
                 Waited::Value(value) if !shape.fresh(&value) => {}
                 Waited::Value(value) => {
-                    counters.hit();
+                    counters.remote_hit();
                     return shape.load(value);
                 }
                 Waited::Shared(shared) => {

@@ -164,7 +164,7 @@ where
         match lookup::<Stamped<Sh::Value>>(site, &served, key).await {
             Lookup::Hit(found) => match found.age(&grace) {
                 Age::Fresh => {
-                    site.counters().hit();
+                    site.counters().remote_hit();
                     return shape.load(found.value);
                 }
                 age if servable(age, &grace) => {

@@ -60,6 +60,7 @@ impl Health {
                 %error,
                 "cache backend marked down: cached functions run uncached until it answers a ping"
             );
+            crate::metrics::breaker_changed("open");
             self.probe(served);
         }
     }
@@ -108,6 +109,7 @@ async fn probe_until_up(served: Weak<Served>) {
             served.health.failures.store(0, Ordering::Relaxed);
             served.health.down.store(false, Ordering::Relaxed);
             tracing::info!("cache backend answers again: caching resumes");
+            crate::metrics::breaker_changed("closed");
             return;
         }
     }

@@ -145,7 +145,10 @@ impl Site {
 
     /// The backend serving this function now, owned for the awaits of a miss.
     pub(crate) fn backend(&self) -> Entry {
-        with_resolved(self.config.backend, Arc::clone)
+        let served = with_resolved(self.config.backend, Arc::clone);
+        #[cfg(feature = "metrics")]
+        self.counters().saw(&*served.backend);
+        served
     }
 
     /// The backend's locks, if it has them and the function claims keys.

@@ -62,7 +62,13 @@ impl Striped {
 /// The live counters of one name. Obtained with [`handle`]; read with [`snapshot`].
 #[derive(Default)]
 pub(crate) struct Counters {
+    /// Hits served in process (the memory backend, near copies).
     hits: Striped,
+    /// Hits that took a backend call (or a flight's value).
+    remote_hits: Striped,
+    /// The tier of the function's backend, as last seen: a [`Level`] (for metrics).
+    #[cfg(feature = "metrics")]
+    level: std::sync::atomic::AtomicU8,
     misses: Striped,
     errors: Striped,
     backend_calls: Striped,
@@ -73,10 +79,28 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    /// Counts a hit.
+    /// Counts a hit served in process.
     #[inline]
     pub(crate) fn hit(&self) {
         self.hits.add(1);
+    }
+
+    /// Counts a hit that took the backend (or another caller's run).
+    pub(crate) fn remote_hit(&self) {
+        self.remote_hits.add(1);
+    }
+
+    /// Notes the tier of the backend serving the function.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn saw(&self, backend: &dyn crate::CacheBackend) {
+        let level = if backend.local().is_some() {
+            Level::Memory
+        } else if backend.near().is_some() {
+            Level::Near
+        } else {
+            Level::Redis
+        };
+        self.level.store(level as u8, Ordering::Relaxed);
     }
 
     /// Counts a miss (the function body ran).
@@ -113,7 +137,7 @@ impl Counters {
 
     fn snapshot(&self) -> Stats {
         Stats {
-            hits: self.hits.sum(),
+            hits: self.hits.sum() + self.remote_hits.sum(),
             misses: self.misses.sum(),
             errors: self.errors.sum(),
             backend_calls: self.backend_calls.sum(),
@@ -173,6 +197,57 @@ impl Stats {
             ),
         }
     }
+}
+
+/// The tier of a function's backend.
+#[cfg(feature = "metrics")]
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Level {
+    Unknown = 0,
+    Memory,
+    Near,
+    Redis,
+}
+
+/// One function's counts as metrics label them (see [`metrics`](crate::metrics)).
+#[cfg(feature = "metrics")]
+pub(crate) struct Levelled {
+    /// The level of misses, stale answers and errors: the function's backend's.
+    pub(crate) level: &'static str,
+    /// Hits by the level that served them.
+    pub(crate) hits: Vec<(&'static str, u64)>,
+    pub(crate) stats: Stats,
+}
+
+/// Every function's counts, labelled by level.
+#[cfg(feature = "metrics")]
+pub(crate) fn levelled() -> Vec<(&'static str, Levelled)> {
+    let registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+    registry
+        .iter()
+        .map(|(name, counters)| {
+            let level = match counters.level.load(Ordering::Relaxed) {
+                1 => Level::Memory,
+                2 => Level::Near,
+                3 => Level::Redis,
+                _ => Level::Unknown,
+            };
+            let (in_process, remote) = (counters.hits.sum(), counters.remote_hits.sum());
+            let hits = match level {
+                Level::Memory | Level::Unknown => vec![("memory", in_process + remote)],
+                Level::Near => vec![("near", in_process), ("redis", remote)],
+                Level::Redis => vec![("redis", in_process + remote)],
+            };
+            let level = match level {
+                Level::Memory | Level::Unknown => "memory",
+                Level::Near => "near",
+                Level::Redis => "redis",
+            };
+            let stats = counters.snapshot();
+            (*name, Levelled { level, hits, stats })
+        })
+        .collect()
 }
 
 static REGISTRY: LazyLock<Mutex<HashMap<&'static str, &'static Counters>>> =

@@ -94,7 +94,7 @@ where
     if let Some(bytes) = entry {
         match read::<Tagged<Sh::Value>>(site, &served, key, &bytes) {
             Lookup::Hit(found) if shape.fresh(&found) => {
-                site.counters().hit();
+                site.counters().remote_hit();
                 return shape.load(found);
             }
             Lookup::Hit(_) | Lookup::Miss => {}

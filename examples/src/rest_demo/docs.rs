@@ -108,6 +108,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "Delete the demo's keys (its prefix only)",
         &[],
     ),
+    endpoint(
+        "GET",
+        "/metrics",
+        "Request, rate-limit and lock metrics in Prometheus text",
+        &[],
+    ),
     endpoint("GET", "/openapi.json", "This API's OpenAPI 3 document", &[]),
     endpoint("GET", "/docs", "This page", &[]),
 ];

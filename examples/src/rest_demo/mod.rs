@@ -22,6 +22,7 @@
 //! curl localhost:8002/queue/tasks            # oldest first; 404 when empty
 //! curl localhost:8002/stats
 //! curl -X POST localhost:8002/stats/reset    # only the demo's keys
+//! curl localhost:8002/metrics                # Prometheus text (`cache_core::metrics`)
 //! curl localhost:8002/openapi.json           # and /docs in a browser
 //! ```
 //!
@@ -32,6 +33,7 @@ mod cache;
 pub mod docs;
 mod errors;
 mod lock;
+mod metrics;
 mod queue;
 mod rate_limit;
 mod stats;
@@ -107,6 +109,8 @@ pub fn redis_router(redis: RedisBackend, prefix: &str) -> Router {
 }
 
 fn routes(demo: Demo) -> Router {
+    // Installed before the first request, so that every decision and lock is recorded.
+    metrics::recorder();
     Router::new()
         .route("/cache", post(cache::set).get(cache::list))
         .route("/cache/{key}", get(cache::get).delete(cache::delete))
@@ -121,6 +125,7 @@ fn routes(demo: Demo) -> Router {
         .route("/queue/tasks/all", get(queue::peek_all))
         .route("/stats", get(stats::stats))
         .route("/stats/reset", post(stats::reset))
+        .route("/metrics", get(metrics::metrics))
         .route(
             "/openapi.json",
             get(|| async { axum::Json(docs::openapi()) }),
