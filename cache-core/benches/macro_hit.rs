@@ -41,6 +41,8 @@ const HOT: u64 = 7;
 
 static SITE: Site = Site::new(SiteConfig {
     name: "bench::macro_hit::direct_get_user",
+    key: None,
+    options: "",
     backend: None,
     ttl: Some(Duration::from_secs(300)),
     timeout: None,

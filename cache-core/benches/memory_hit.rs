@@ -46,6 +46,8 @@ const PER_TASK: u64 = 2_000;
 
 static SITE_ARC: Site = Site::new(SiteConfig {
     name: "bench::memory_hit::get_user",
+    key: None,
+    options: "",
     backend: None,
     ttl: Some(Duration::from_secs(300)),
     timeout: None,
@@ -58,6 +60,8 @@ static SITE_ARC: Site = Site::new(SiteConfig {
 
 static SITE_OWNED: Site = Site::new(SiteConfig {
     name: "bench::memory_hit::get_user_owned",
+    key: None,
+    options: "",
     backend: None,
     ttl: Some(Duration::from_secs(300)),
     timeout: None,

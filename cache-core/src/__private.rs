@@ -14,6 +14,7 @@ pub use crate::rate_limit::{
 };
 pub use crate::runtime::cached::{cached, invalidate, invalidate_all};
 pub use crate::runtime::checks::{assert_cacheable, assert_key_part, unless};
+pub use crate::runtime::functions::{FunctionKind, FunctionSite};
 pub use crate::runtime::grace::{Grace, Stamped};
 pub use crate::runtime::graceful::{Detach, cached_graceful, spawned};
 pub use crate::runtime::hard_timeout::{FromHardTimeout, bounded};

@@ -86,6 +86,7 @@ pub use rate_limit::http;
 pub use rate_limit::{RateLimitDecision, RateLimitPolicy, RateLimited, RateLimiter};
 pub use runtime::aside::CacheAside;
 pub use runtime::freshness::{Freshness, with_freshness};
+pub use runtime::functions::{Function, FunctionKind, functions};
 pub use runtime::registry::{
     DynBackend, backend, register_backend, set_global_backend, with_backend, with_named_backend,
 };

@@ -26,6 +26,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 const fn site(name: &'static str, backend: Option<&'static str>, lock: bool) -> Site {
     Site::new(SiteConfig {
         name,
+        key: None,
+        options: "",
         backend,
         ttl: Some(Duration::from_secs(300)),
         timeout: None,

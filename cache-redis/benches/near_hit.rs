@@ -42,6 +42,8 @@ const HOT: u64 = 7;
 const fn site(name: &'static str, backend: &'static str) -> Site {
     Site::new(SiteConfig {
         name,
+        key: None,
+        options: "",
         backend: Some(backend),
         ttl: Some(Duration::from_secs(300)),
         timeout: None,

@@ -1,4 +1,4 @@
-//! The `tracing` events code emits, captured for assertions.
+//! The `tracing` events and spans code emits, captured for assertions.
 
 use std::fmt::{Debug, Write as _};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -30,15 +30,36 @@ pub fn capture(level: Level) -> (DefaultGuard, Captured) {
     (guard, captured)
 }
 
+/// One span: its name and its fields as `name=value`, those recorded later included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpanSeen {
+    /// The span's name.
+    pub name: String,
+    /// Its fields, in the order they were given values, as `name=value` separated by spaces.
+    pub fields: String,
+}
+
 /// What [`capture`] saw so far.
 #[derive(Debug, Clone, Default)]
-pub struct Captured(Arc<Mutex<Vec<Logged>>>);
+pub struct Captured {
+    events: Arc<Mutex<Vec<Logged>>>,
+    spans: Arc<Mutex<Vec<SpanSeen>>>,
+}
 
 impl Captured {
     /// Every event so far.
     #[must_use]
     pub fn events(&self) -> Vec<Logged> {
-        self.0
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Every span so far, in the order they were made.
+    #[must_use]
+    pub fn spans(&self) -> Vec<SpanSeen> {
+        self.spans
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -59,15 +80,20 @@ struct Capture {
     seen: Captured,
 }
 
-struct Fields<'a>(&'a mut Logged);
+/// Where a visit writes: an event's message and fields, or a span's fields.
+struct Fields<'a> {
+    message: Option<&'a mut String>,
+    fields: &'a mut String,
+}
 
 impl Visit for Fields<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
-        if field.name() == "message" {
-            self.0.message = format!("{value:?}");
-        } else {
-            let separator = if self.0.fields.is_empty() { "" } else { " " };
-            let _ = write!(self.0.fields, "{separator}{}={value:?}", field.name());
+        match &mut self.message {
+            Some(message) if field.name() == "message" => **message = format!("{value:?}"),
+            _ => {
+                let separator = if self.fields.is_empty() { "" } else { " " };
+                let _ = write!(self.fields, "{separator}{}={value:?}", field.name());
+            }
         }
     }
 
@@ -80,10 +106,37 @@ impl Subscriber for Capture {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         *metadata.level() <= self.level
     }
-    fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
-        span::Id::from_u64(1)
+    fn new_span(&self, attributes: &span::Attributes<'_>) -> span::Id {
+        let mut seen = SpanSeen {
+            name: attributes.metadata().name().to_owned(),
+            fields: String::new(),
+        };
+        attributes.record(&mut Fields {
+            message: None,
+            fields: &mut seen.fields,
+        });
+        let mut spans = self
+            .seen
+            .spans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        spans.push(seen);
+        span::Id::from_u64(spans.len() as u64)
     }
-    fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
+    fn record(&self, id: &span::Id, values: &span::Record<'_>) {
+        let mut spans = self
+            .seen
+            .spans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let index = usize::try_from(id.into_u64() - 1).unwrap_or(usize::MAX);
+        if let Some(seen) = spans.get_mut(index) {
+            values.record(&mut Fields {
+                message: None,
+                fields: &mut seen.fields,
+            });
+        }
+    }
     fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
     fn event(&self, event: &Event<'_>) {
         let mut logged = Logged {
@@ -91,9 +144,12 @@ impl Subscriber for Capture {
             message: String::new(),
             fields: String::new(),
         };
-        event.record(&mut Fields(&mut logged));
+        event.record(&mut Fields {
+            message: Some(&mut logged.message),
+            fields: &mut logged.fields,
+        });
         self.seen
-            .0
+            .events
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(logged);

@@ -61,6 +61,8 @@ impl CacheAside {
         Self {
             site: Site::new(SiteConfig {
                 name,
+                key: None,
+                options: "",
                 backend,
                 ttl,
                 timeout: None,

@@ -78,10 +78,21 @@ impl Site {
                 Ok(value)
             }
             Err(error) => {
-                served.health.failed(served, &error);
-                if error.kind() != ErrorKind::WrongType {
-                    self.failed(op, key, &error);
-                }
+                let span = tracing::warn_span!(
+                    "cache.backend_failure",
+                    function = self.name(),
+                    key_template = self.template(),
+                    op,
+                    key,
+                    outcome = %error.kind(),
+                    duration_ms = elapsed.as_secs_f64() * 1e3,
+                );
+                span.in_scope(|| {
+                    served.health.failed(served, &error);
+                    if error.kind() != ErrorKind::WrongType {
+                        self.failed(op, key, &error);
+                    }
+                });
                 Err(NoAnswer::Failed(error))
             }
         }

@@ -17,6 +17,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use tracing::Instrument as _;
+
 use super::backend_call::{Lookup, lookup, store, within};
 use super::fleet::{self, Claim, Filled};
 use super::refresh_mode;
@@ -110,14 +112,51 @@ pub(crate) fn store_id(served: &Entry) -> usize {
     }
 }
 
-/// The miss path. `looked`: the caller has just looked the key up on the backend and found
-/// nothing to return, so the first round does not look again.
+/// The miss path, in a `cache.miss` span (debug level): the function, its key template, the
+/// key, the outcome (`hit`: found on the backend; `computed`: the body ran and its value is
+/// stored; `joined`: another caller's run answered; `ran`: the body ran, nothing stored) and
+/// the duration. Hits in process make no span. `looked`: the caller has just looked the key up
+/// on the backend and found nothing to return, so the first round does not look again.
 pub(crate) async fn miss<R, Sh, Body, Fut>(
     site: &'static Site,
     key: &str,
     shape: Sh,
     body: Body,
+    looked: bool,
+) -> R
+where
+    Sh: CacheShape<R, Value: Cacheable>,
+    Body: FnOnce() -> Fut,
+    Fut: Future<Output = R>,
+{
+    let span = tracing::debug_span!(
+        "cache.miss",
+        function = site.name(),
+        key_template = site.template(),
+        key,
+        outcome = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+    );
+    let started = quanta::Instant::now();
+    let result = find_or_run(site, key, shape, body, looked, &span)
+        .instrument(span.clone())
+        .await;
+    span.record("duration_ms", started.elapsed().as_secs_f64() * 1e3);
+    result
+}
+
+/// Records how the miss ended, on its span.
+fn outcome(span: &tracing::Span, outcome: &'static str) {
+    span.record("outcome", outcome);
+}
+
+async fn find_or_run<R, Sh, Body, Fut>(
+    site: &'static Site,
+    key: &str,
+    shape: Sh,
+    body: Body,
     mut looked: bool,
+    span: &tracing::Span,
 ) -> R
 where
     Sh: CacheShape<R, Value: Cacheable>,
@@ -142,6 +181,7 @@ where
         let failed = match first {
             Lookup::Hit(value) if shape.fresh(&value) => {
                 counters.remote_hit();
+                outcome(span, "hit");
                 return shape.load(value);
             }
             Lookup::Hit(_) | Lookup::Miss => false,
@@ -165,6 +205,7 @@ where
                     match lookup::<Sh::Value>(site, &served, key).await {
                         Lookup::Hit(value) if shape.fresh(&value) => {
                             counters.remote_hit();
+                            outcome(span, "hit");
                             leader.publish(Outcome::Value(value.clone()));
                             return shape.load(value);
                         }
@@ -190,6 +231,7 @@ where
                 let claim = match claim {
                     Claim::Value(value) if shape.fresh(&value) => {
                         counters.remote_hit();
+                        outcome(span, "hit");
                         leader.publish(Outcome::Value(value.clone()));
                         return shape.load(value);
                     }
@@ -203,16 +245,22 @@ where
                     }
                     _ => leader.run(body()).await,
                 };
-                let outcome = match shape.store(&result) {
-                    Some(value) => keep(site, &served, key, claim, value).await,
+                let published = match shape.store(&result) {
+                    Some(value) => {
+                        outcome(span, "computed");
+                        keep(site, &served, key, claim, value).await
+                    }
                     // An unpublished claim is released by its guard's drop. An `Err` that can
                     // be cloned goes to the followers: a failing source is called once.
-                    None => match shape.share() {
-                        Some(share) => Outcome::Shared((share.wrap)(&result)),
-                        None => Outcome::Uncacheable,
-                    },
+                    None => {
+                        outcome(span, "ran");
+                        match shape.share() {
+                            Some(share) => Outcome::Shared((share.wrap)(&result)),
+                            None => Outcome::Uncacheable,
+                        }
+                    }
                 };
-                leader.publish(outcome);
+                leader.publish(published);
                 return result;
             }
             Join::Follower(follower) => match wait(follower).await {
@@ -220,17 +268,21 @@ where
                 Waited::Value(value) if !shape.fresh(&value) => {}
                 Waited::Value(value) => {
                     counters.remote_hit();
+                    outcome(span, "joined");
                     return shape.load(value);
                 }
                 Waited::Shared(shared) => {
                     counters.miss();
                     if let Some(result) = shape.share().and_then(|share| (share.unwrap)(&shared)) {
+                        outcome(span, "joined");
                         return result;
                     }
+                    outcome(span, "ran");
                     return body().await;
                 }
                 Waited::RunYourself => {
                     counters.miss();
+                    outcome(span, "ran");
                     return body().await;
                 }
                 Waited::Abandoned => {}
@@ -239,7 +291,10 @@ where
                 counters.miss();
                 let result = body().await;
                 if let (Some(value), false) = (shape.store(&result), failed) {
+                    outcome(span, "computed");
                     store(site, &served, key, &value).await;
+                } else {
+                    outcome(span, "ran");
                 }
                 return result;
             }

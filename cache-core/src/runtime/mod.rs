@@ -5,6 +5,7 @@
 //!   stamps and per-key state) and [`freshness`] (telling stale answers from fresh ones).
 //! - [`tagged`]: the cached call of a function with `tags`, with [`tags`] (versions and
 //!   [`invalidate_tag`](crate::invalidate_tag)).
+//! - [`functions`]: every cached, rate-limited and locked function, listed at its first call.
 //! - [`hard_timeout`]: the bound on a body's run (`hard_timeout`).
 //! - [`aside`]: the same call without the macro ([`CacheAside`](crate::CacheAside)).
 //! - [`site`]: one cached function's options and state ([`Site`](site::Site)).
@@ -27,6 +28,7 @@ pub(crate) mod cached;
 pub(crate) mod checks;
 pub(crate) mod fleet;
 pub(crate) mod freshness;
+pub(crate) mod functions;
 pub(crate) mod grace;
 pub(crate) mod graceful;
 pub(crate) mod hard_timeout;

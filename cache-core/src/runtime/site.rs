@@ -4,6 +4,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::fleet::{DEFAULT_LOCK_LEASE, DEFAULT_LOCK_WAIT};
+use super::functions::{self, FunctionKind};
 use super::grace::{Grace, GraceState};
 use super::registry::{Entry, with_resolved};
 use super::settings;
@@ -26,6 +27,11 @@ pub struct Site {
 pub struct SiteConfig {
     /// `module::path::function`, as the function's stats are counted under.
     pub name: &'static str,
+    /// The key template as written (`user:<id>`), or `None` for a cache-aside site whose keys
+    /// are built at run time: what [`functions`](crate::functions) lists.
+    pub key: Option<&'static str>,
+    /// The macro's options as written, for [`functions`](crate::functions).
+    pub options: &'static str,
     /// The backend registered under this name, or the default.
     pub backend: Option<&'static str>,
     /// How long values live, or forever.
@@ -90,6 +96,12 @@ impl Site {
         self.state().name
     }
 
+    /// The key template as written, or `<built at run time>` for a cache-aside site: for
+    /// spans, never for metrics.
+    pub(crate) fn template(&self) -> &'static str {
+        self.config.key.unwrap_or("<built at run time>")
+    }
+
     /// How long the value stored under `key` lives on the backend: fresh for
     /// [`fresh_for`](Self::fresh_for), then kept as long as the function's [`Grace`] may
     /// serve it.
@@ -130,6 +142,16 @@ impl Site {
                 Some(owner) => method_name(self.config.name, owner),
                 None => self.config.name,
             };
+            functions::register(functions::Info {
+                kind: match self.config.key {
+                    Some(_) => FunctionKind::Cached,
+                    None => FunctionKind::CacheAside,
+                },
+                path: name,
+                key: self.config.key,
+                options: self.config.options,
+                backend: self.config.backend,
+            });
             SiteState {
                 name,
                 counters: stats::handle(name),

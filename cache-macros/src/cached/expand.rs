@@ -11,6 +11,7 @@
 //!     let __cache_site: &'static Site = {        // out of the parameters' scope
 //!         static __CACHE_SITE: Site = Site::new(SiteConfig {
 //!             name: concat!(module_path!(), "::", "get_user"),
+//!             key: Some("user:<id>"), options: "key = \"user:<id>\", ttl = 300",
 //!             backend: None,
 //!             ttl: Some(300s),
 //!             timeout: None,
@@ -75,11 +76,11 @@ impl Names {
     }
 }
 
-pub(crate) fn expand(cached: &Cached) -> TokenStream {
+pub(crate) fn expand(cached: &Cached, options: &str) -> TokenStream {
     let names = Names::new();
-    let function = function(cached, &names);
+    let function = function(cached, &names, options);
     let companions = if cached.companions {
-        companions(cached, &names)
+        companions(cached, &names, options)
     } else {
         TokenStream::new()
     };
@@ -87,8 +88,8 @@ pub(crate) fn expand(cached: &Cached) -> TokenStream {
 }
 
 /// The user's function: attributes, visibility and signature as written, new body.
-fn function(cached: &Cached, names: &Names) -> TokenStream {
-    let site = site(cached, names);
+fn function(cached: &Cached, names: &Names, options: &str) -> TokenStream {
+    let site = site(cached, names, options);
     let check = cacheable_check(cached);
     let key = key(cached, names);
     let unless = unless(cached, names);
@@ -113,7 +114,7 @@ fn function(cached: &Cached, names: &Names) -> TokenStream {
 
 /// `let __cache_site = &Site::new(SiteConfig { name, backend, ttl, timeout, lock.. });`, a `static`
 /// (see [`static_local`]), the options named so that the expansion reads as what it configures.
-fn site(cached: &Cached, names: &Names) -> TokenStream {
+fn site(cached: &Cached, names: &Names, options: &str) -> TokenStream {
     let krate = &cached.target.krate;
     let private = quote!(#krate::__private);
     let name = cached.target.func.sig.ident.to_string();
@@ -136,6 +137,7 @@ fn site(cached: &Cached, names: &Names) -> TokenStream {
             .as_ref()
             .map(|timeout| timeout.to_tokens(krate)),
     );
+    let template = key::template(&cached.target.key);
     let lock = cached.lock;
     let lock_lease = option(
         cached
@@ -165,6 +167,8 @@ fn site(cached: &Cached, names: &Names) -> TokenStream {
     let init = quote! {
         #private::Site::new(#private::SiteConfig {
             name: ::core::concat!(::core::module_path!(), "::", #name),
+            key: #private::Some(#template),
+            options: #options,
             backend: #backend,
             ttl: #ttl,
             timeout: #timeout,
@@ -339,7 +343,7 @@ fn run_body(cached: &Cached, names: &Names, block: &Block) -> TokenStream {
 }
 
 /// `{fn}_cache_key`, `{fn}_invalidate`, `{fn}_invalidate_all` and `{fn}_refresh`.
-fn companions(cached: &Cached, names: &Names) -> TokenStream {
+fn companions(cached: &Cached, names: &Names, options: &str) -> TokenStream {
     let func = &cached.target.func;
     let krate = &cached.target.krate;
     let vis = &func.vis;
@@ -359,7 +363,7 @@ fn companions(cached: &Cached, names: &Names) -> TokenStream {
 
     let receiver = has_receiver(func).then(|| quote!(&self,));
     let (params, keep_alive) = companion_params(func);
-    let site = site(cached, names);
+    let site = site(cached, names, options);
     let key = key(cached, names);
     let Names {
         site: site_name,

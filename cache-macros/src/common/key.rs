@@ -171,6 +171,31 @@ pub(crate) fn pattern(pieces: &[KeyPiece]) -> TokenStream {
     quote!(::core::concat!(#(#parts),*))
 }
 
+/// The template as a user writes it, for listings: literals with `<` doubled, each value as
+/// its placeholder (`<id>`, `<self.tenant>`), the default key's path as `module::fn`. A
+/// `&'static str` expression.
+pub(crate) fn template(pieces: &[KeyPiece]) -> TokenStream {
+    let parts = pieces.iter().map(|piece| match piece {
+        KeyPiece::Literal(text) => {
+            let text = text.replace('<', "<<");
+            quote!(#text)
+        }
+        KeyPiece::FunctionPath(name) => quote!(::core::module_path!(), "::", #name),
+        KeyPiece::Value { root, fields, .. } => {
+            let mut placeholder = format!("<{root}");
+            for field in fields {
+                match field {
+                    Member::Named(name) => placeholder.push_str(&format!(".{name}")),
+                    Member::Unnamed(index) => placeholder.push_str(&format!(".{}", index.index)),
+                }
+            }
+            placeholder.push('>');
+            quote!(#placeholder)
+        }
+    });
+    quote!(::core::concat!(#(#parts),*))
+}
+
 /// `let mut <key> = KeyBuf::new();` and one push per piece. Values are borrowed, so the body
 /// can still take them by value afterwards.
 pub(crate) fn build(krate: &Path, key: &Ident, pieces: &[KeyPiece]) -> TokenStream {

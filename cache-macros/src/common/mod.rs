@@ -9,6 +9,7 @@ pub(crate) mod errors;
 pub(crate) mod item_fn;
 pub(crate) mod key;
 pub(crate) mod key_template;
+pub(crate) mod listing;
 pub(crate) mod options;
 pub(crate) mod pipeline;
 pub(crate) mod required;

@@ -7,7 +7,7 @@ use quote::quote;
 use syn::ItemFn;
 
 use super::errors::{Errors, with_error};
-use super::item_fn::AsyncFn;
+use super::item_fn::{AsyncFn, display};
 
 /// Which macro runs, for the messages of the steps they share.
 pub(crate) struct Macro {
@@ -17,16 +17,19 @@ pub(crate) struct Macro {
     pub(crate) consults: &'static str,
 }
 
-/// Runs `#[name]` on `item`. `CACHE_MACROS_DEBUG` set in the environment prints expansions.
+/// Runs `#[name]` on `item`. `expand` is given the options as written, for the function's
+/// listing (`cache_core::functions`). `CACHE_MACROS_DEBUG` set in the environment prints
+/// expansions.
 pub(crate) fn run<Args, Model>(
     tool: &Macro,
     args: TokenStream,
     item: TokenStream,
     parse: impl FnOnce(TokenStream, &mut Errors) -> Args,
     validate: impl FnOnce(Args, AsyncFn, &mut Errors) -> Option<Model>,
-    expand: impl FnOnce(&Model) -> TokenStream,
+    expand: impl FnOnce(&Model, &str) -> TokenStream,
 ) -> TokenStream {
     let name = tool.name;
+    let written = display(&args);
     let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
         Err(mut error) => {
@@ -43,7 +46,7 @@ pub(crate) fn run<Args, Model>(
     let checked = AsyncFn::check(func.clone(), tool, &mut errors);
     let model = validate(args, checked, &mut errors);
     let expanded = match (errors.finish(), model) {
-        (Ok(()), Some(model)) => expand(&model),
+        (Ok(()), Some(model)) => expand(&model, &written),
         (Err(error), _) => with_error(quote!(#func), error),
         (Ok(()), None) => with_error(
             quote!(#func),

@@ -37,6 +37,7 @@ use super::validate::Locked;
 use crate::common::crate_path::checked_call;
 use crate::common::item_fn::{async_body, static_local, with_body};
 use crate::common::key;
+use crate::common::listing::listing;
 use crate::common::result_return::convert_error;
 
 /// Generated locals: `Span::mixed_site()` keeps them apart from the user's names.
@@ -62,8 +63,9 @@ impl Names {
 }
 
 /// The user's function: attributes, visibility and signature as written, new body.
-pub(crate) fn expand(model: &Locked) -> TokenStream {
+pub(crate) fn expand(model: &Locked, options: &str) -> TokenStream {
     let names = Names::new();
+    let listing = listing(&model.target, "Locked", options);
     let site = site(model, &names);
     let key = key::build(&model.target.krate, &names.key, &model.target.key);
     // `{ site; key; match locked(.., async move { original }).await { .. } }`
@@ -73,6 +75,7 @@ pub(crate) fn expand(model: &Locked) -> TokenStream {
         |original| {
             let call = call_runtime(model, &names, original);
             quote! {
+                #listing
                 #site
                 #key
                 #call

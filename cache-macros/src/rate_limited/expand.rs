@@ -37,6 +37,7 @@ use super::validate::RateLimited;
 use crate::common::crate_path::{self, checked_call};
 use crate::common::item_fn::{async_body, static_local, with_body};
 use crate::common::key;
+use crate::common::listing::listing;
 use crate::common::result_return::convert_error;
 
 /// Generated locals: `Span::mixed_site()` keeps them apart from the user's names.
@@ -60,8 +61,9 @@ impl Names {
 }
 
 /// The user's function: attributes, visibility and signature as written, new body.
-pub(crate) fn expand(model: &RateLimited) -> TokenStream {
+pub(crate) fn expand(model: &RateLimited, options: &str) -> TokenStream {
     let names = Names::new();
+    let listing = listing(&model.target, "RateLimited", options);
     let limiter = limiter(model, &names);
     let check = check(model, &names);
     // `{ limiter; check; async move { original }.await }`
@@ -71,6 +73,7 @@ pub(crate) fn expand(model: &RateLimited) -> TokenStream {
         |original| {
             let run = async_body(&model.ret, &names.fake_return, original);
             quote! {
+                #listing
                 #limiter
                 #check
                 #run.await
