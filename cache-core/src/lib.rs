@@ -45,6 +45,8 @@
 //!   key scans, on every backend.
 //! - [`session`]: typed server-side sessions, one-time tokens and (feature `tower-sessions`)
 //!   a `tower-sessions` store, on every backend.
+//! - `testing` (feature `test-util`): the backend conformance suite, fault-injecting and
+//!   recording wrappers and per-function hit/miss assertions.
 #![doc(test(attr(deny(warnings))))]
 
 mod backend;
@@ -60,6 +62,8 @@ pub mod rate_limit;
 mod runtime;
 pub mod session;
 pub mod structures;
+#[cfg(feature = "test-util")]
+pub mod testing;
 mod typed;
 mod util;
 

@@ -5,11 +5,8 @@
 
 pub mod bare;
 pub mod browser;
-pub mod conformance;
-pub mod faulty;
 pub mod logs;
 pub mod near_hunt;
 pub mod packages;
 pub mod redis_harness;
 pub mod sections;
-pub mod structure_conformance;

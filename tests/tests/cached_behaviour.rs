@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use cache_core::testing::{Fault, Faults, Operation};
 use cache_core::{CacheBackend, DynBackend, MemoryBackend, cached, with_backend};
-use cache_tests::faulty::{Affected, Fault, Faulty};
 use common::cached_suite as suite;
 
 fn memory() -> DynBackend {
@@ -85,26 +85,29 @@ async fn fail_open(id: u64) -> Result<u64, String> {
 
 #[tokio::test]
 async fn a_failing_backend_never_fails_the_call() {
-    with_backend(Faulty::down(), async {
-        let before = COMPUTED.load(Ordering::SeqCst);
-        for _ in 0..3 {
-            assert!(fail_open(1).await.is_ok());
-        }
-        assert_eq!(
-            COMPUTED.load(Ordering::SeqCst) - before,
-            3,
-            "every call ran the body"
-        );
-        assert!(
-            fail_open_invalidate(1).await.is_err(),
-            "invalidate reports the backend's error"
-        );
-        let stats = cache_core::stats::snapshot(concat!(module_path!(), "::fail_open"));
-        assert!(
-            stats.is_some_and(|stats| stats.errors >= 3),
-            "backend errors are counted"
-        );
-    })
+    with_backend(
+        Faults::down().wrap(cache_core::MemoryBackend::new()),
+        async {
+            let before = COMPUTED.load(Ordering::SeqCst);
+            for _ in 0..3 {
+                assert!(fail_open(1).await.is_ok());
+            }
+            assert_eq!(
+                COMPUTED.load(Ordering::SeqCst) - before,
+                3,
+                "every call ran the body"
+            );
+            assert!(
+                fail_open_invalidate(1).await.is_err(),
+                "invalidate reports the backend's error"
+            );
+            let stats = cache_core::stats::snapshot(concat!(module_path!(), "::fail_open"));
+            assert!(
+                stats.is_some_and(|stats| stats.errors >= 3),
+                "backend errors are counted"
+            );
+        },
+    )
     .await;
 }
 
@@ -118,15 +121,20 @@ async fn over_hanging(id: u64) -> u64 {
 
 #[tokio::test(start_paused = true)]
 async fn a_hanging_backend_is_bounded_by_the_timeout() {
-    with_backend(Faulty::new(Affected::Get, Fault::Hang), async {
-        let started = tokio::time::Instant::now();
-        assert_eq!(over_hanging(2).await, 2);
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "gave up after the 50 ms timeout"
-        );
-        assert_eq!(HANGING.load(Ordering::SeqCst), 1);
-    })
+    with_backend(
+        Faults::new()
+            .always(Operation::READS, Fault::Hang)
+            .wrap(cache_core::MemoryBackend::new()),
+        async {
+            let started = tokio::time::Instant::now();
+            assert_eq!(over_hanging(2).await, 2);
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "gave up after the 50 ms timeout"
+            );
+            assert_eq!(HANGING.load(Ordering::SeqCst), 1);
+        },
+    )
     .await;
 }
 

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use cache_core::health::{OPEN_AFTER, PROBE_EVERY};
+use cache_core::testing::Faults;
 use cache_core::{DynBackend, MemoryBackend, cached, stats, with_backend};
-use cache_tests::faulty::Faulty;
 use common::cached_suite as suite;
 
 #[tokio::test(start_paused = true)]
@@ -32,7 +32,7 @@ async fn cold(id: u64) -> u64 {
 /// get its value (which could not be stored).
 #[tokio::test(start_paused = true)]
 async fn one_body_run_per_key_while_the_backend_is_down() {
-    let down: DynBackend = Arc::new(Faulty::down());
+    let down: DynBackend = Arc::new(Faults::down().wrap(cache_core::MemoryBackend::new()));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..64 {
         tasks.spawn(with_backend(Arc::clone(&down), cold(4)));
@@ -59,8 +59,8 @@ fn flaky_stats() -> stats::Stats {
 /// background ping finds it healthy again and caching resumes by itself.
 #[tokio::test(start_paused = true)]
 async fn the_breaker_skips_a_failing_backend_until_a_ping_answers() {
-    let faulty = Arc::new(Faulty::down());
-    let backend: DynBackend = faulty.clone();
+    let faults = Faults::down();
+    let backend: DynBackend = Arc::new(faults.wrap(cache_core::MemoryBackend::new()));
     with_backend(backend, async {
         // Each call fails its lookup (the body runs, nothing is stored), until the breaker
         // opens.
@@ -81,7 +81,7 @@ async fn the_breaker_skips_a_failing_backend_until_a_ping_answers() {
         );
         assert_eq!(skipped.bypassed, 100);
 
-        faulty.set_healthy(true);
+        faults.heal();
         tokio::time::sleep(PROBE_EVERY * 2).await;
         assert!(!stats::backend_down(None), "a ping answered: up again");
         let runs = FLAKY.load(Ordering::SeqCst);

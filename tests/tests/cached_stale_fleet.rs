@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use cache_core::lock::Lock;
+use cache_core::testing::with_current_backend;
 use cache_core::{DynBackend, Freshness, MemoryBackend, cached, with_backend, with_freshness};
 use tokio::sync::Semaphore;
 use tokio::time::{advance, sleep};
@@ -81,7 +82,7 @@ async fn an_invalidation_during_a_refresh_is_not_undone_by_its_write() {
         advance(Duration::from_secs(11)).await;
 
         // The refresh (version 2) waits at the gate while the key is invalidated.
-        let refreshing = tokio::spawn(with_backend_of_caller(async { price("a").await }));
+        let refreshing = tokio::spawn(with_current_backend(async { price("a").await }));
         sleep(Duration::from_millis(10)).await;
         assert!(price_invalidate("a").await.unwrap());
         PRICE_VERSION.store(3, Ordering::SeqCst);
@@ -96,13 +97,4 @@ async fn an_invalidation_during_a_refresh_is_not_undone_by_its_write() {
         assert_eq!(price("a").await, "a:3");
     })
     .await;
-}
-
-fn with_backend_of_caller<F: Future + Send + 'static>(
-    future: F,
-) -> impl Future<Output = F::Output> + Send + 'static
-where
-    F::Output: Send,
-{
-    with_backend(cache_core::backend(None), future)
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use cache_core::testing::with_current_backend;
 use cache_core::{CacheBackend, DynBackend, MemoryBackend, cached, invalidate_tag, with_backend};
 use cache_redis::{RedisBackend, RedisConfig};
 use cache_tests::redis_harness::{shared_server, unique_prefix};
@@ -88,14 +89,14 @@ async fn a_load_overtaken_by_an_invalidation_is_not_served(backend: DynBackend) 
     with_backend(backend, async {
         let started = Arc::new(Notify::new());
         let gate = Arc::new(Semaphore::new(0));
-        let first = tokio::spawn(with_backend_of_caller(slow(
+        let first = tokio::spawn(with_current_backend(slow(
             1,
             Arc::clone(&started),
             Arc::clone(&gate),
         )));
         started.notified().await;
         invalidate_tag("slow:1").await.unwrap();
-        let second = tokio::spawn(with_backend_of_caller(slow(
+        let second = tokio::spawn(with_current_backend(slow(
             1,
             Arc::clone(&started),
             Arc::clone(&gate),
@@ -108,17 +109,6 @@ async fn a_load_overtaken_by_an_invalidation_is_not_served(backend: DynBackend) 
         assert_eq!(third, second, "and its value is the one served from now on");
     })
     .await;
-}
-
-/// A spawned task does not inherit the caller's `with_backend`; the tests' tasks run their
-/// calls in the scope of the backend the caller resolves now.
-fn with_backend_of_caller<F: Future + Send + 'static>(
-    future: F,
-) -> impl Future<Output = F::Output> + Send + 'static
-where
-    F::Output: Send,
-{
-    with_backend(cache_core::backend(None), future)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

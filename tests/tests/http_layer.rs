@@ -9,7 +9,7 @@ use axum::routing::get;
 use cache_core::MemoryBackend;
 use cache_core::http::{Parts, RateLimitLayer};
 use cache_core::rate_limit::{RateLimitPolicy, RateLimiter};
-use cache_tests::faulty::Faulty;
+use cache_core::testing::Faults;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -93,7 +93,7 @@ async fn answers_429_with_headers_once_the_budget_is_spent() {
 async fn a_failing_limiter_in_closed_mode_answers_503() {
     // The backend is down; fail-closed turns that into an error, the layer into a 503.
     let limiter = RateLimiter::new(RateLimitPolicy::gcra(1, Duration::from_secs(1)))
-        .backend(Faulty::down())
+        .backend(Faults::down().wrap(cache_core::MemoryBackend::new()))
         .failure_mode(cache_core::rate_limit::FailureMode::Closed);
     let addr = serve(limiter).await;
     assert_eq!(request(addr, Some("alice")).await.0, 503);

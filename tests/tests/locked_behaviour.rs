@@ -15,7 +15,7 @@ use cache_core::{
     CacheBackend, DynBackend, ErrorKind, LockBusy, MemoryBackend, RateLimited, cached, locked,
     rate_limited, with_backend,
 };
-use cache_tests::faulty::{Affected, Fault, Faulty};
+use cache_tests::bare::Bare;
 use cache_tests::logs;
 use tokio::time::Instant;
 
@@ -285,8 +285,7 @@ async fn the_lease_is_renewed_while_a_long_body_runs() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_backend_without_locks_refuses_every_call_and_logs_each() {
     // Its byte operations work; it offers no locks.
-    let no_locks = Faulty::new(Affected::All, Fault::Down);
-    no_locks.set_healthy(true);
+    let no_locks = Bare::default();
     assert!(no_locks.locks().is_none());
     let probe = Probe::new();
     let (guard, captured) = logs::capture(tracing::Level::WARN);

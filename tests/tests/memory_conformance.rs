@@ -1,20 +1,41 @@
 //! The backend and data-structure conformance suites on the in-memory backend, on tokio's
 //! paused clock.
 
-cache_tests::conformance_tests!(paused, async { cache_core::MemoryBackend::new() });
+cache_core::conformance_tests!(paused, async { cache_core::MemoryBackend::new() });
 
 mod prefixed {
-    cache_tests::conformance_tests!(paused, async {
+    cache_core::conformance_tests!(paused, async {
         cache_core::layer::Prefix::new("app:", cache_core::MemoryBackend::new())
     });
 }
 
 mod structures {
-    cache_tests::structure_conformance_tests!(paused, async { cache_core::MemoryBackend::new() });
+    cache_core::structure_conformance_tests!(paused, async { cache_core::MemoryBackend::new() });
 
     mod prefixed {
-        cache_tests::structure_conformance_tests!(paused, async {
+        cache_core::structure_conformance_tests!(paused, async {
             cache_core::layer::Prefix::new("app:", cache_core::MemoryBackend::new())
+        });
+    }
+}
+
+/// The test kit's wrappers keep the contract of what they wrap.
+mod wrapped {
+    use cache_core::testing::{Faults, Recorder};
+
+    cache_core::conformance_tests!(paused, async {
+        Recorder::new().wrap(cache_core::MemoryBackend::new())
+    });
+
+    mod faulty {
+        use super::*;
+
+        // A plan with no faults forwards every operation untouched.
+        cache_core::conformance_tests!(paused, async {
+            Faults::new().wrap(cache_core::MemoryBackend::new())
+        });
+        cache_core::structure_conformance_tests!(paused, async {
+            Faults::new().wrap(cache_core::MemoryBackend::new())
         });
     }
 }

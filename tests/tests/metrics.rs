@@ -11,8 +11,8 @@ use std::time::Duration;
 use cache_core::lock::Lock;
 use cache_core::metrics::names;
 use cache_core::rate_limit::FailureMode;
+use cache_core::testing::Faults;
 use cache_core::{DynBackend, MemoryBackend, RateLimitPolicy, RateLimiter, cached, with_backend};
-use cache_tests::faulty::{Affected, Fault, Faulty};
 use cache_tests::redis_harness::{shared_server, unique_prefix};
 use metrics_util::CompositeKey;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
@@ -123,7 +123,7 @@ async fn a_scripted_run_is_counted_exactly() {
     .await;
 
     // A backend that fails every call: each call an error, run uncached.
-    let failing: DynBackend = Arc::new(Faulty::new(Affected::All, Fault::Down));
+    let failing: DynBackend = Arc::new(Faults::down().wrap(cache_core::MemoryBackend::new()));
     with_backend(failing.clone(), async {
         on_failing(1).await;
         on_failing(1).await;

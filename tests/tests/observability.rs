@@ -8,10 +8,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use cache_core::testing::Faults;
 use cache_core::{
     DynBackend, FunctionKind, MemoryBackend, cached, functions, locked, rate_limited, with_backend,
 };
-use cache_tests::faulty::Faulty;
 use cache_tests::logs::capture;
 use tracing::Level;
 
@@ -63,9 +63,12 @@ async fn on_a_failing_backend(id: u64) -> u64 {
 #[tokio::test(flavor = "current_thread")]
 async fn a_backend_failure_has_a_span() {
     let (_guard, captured) = capture(Level::DEBUG);
-    with_backend(Faulty::down(), async {
-        assert_eq!(on_a_failing_backend(1).await, 1);
-    })
+    with_backend(
+        Faults::down().wrap(cache_core::MemoryBackend::new()),
+        async {
+            assert_eq!(on_a_failing_backend(1).await, 1);
+        },
+    )
     .await;
     let failures: Vec<_> = captured
         .spans()

@@ -9,11 +9,11 @@ use cache_core::layer::Prefix;
 use cache_core::rate_limit::{
     Algorithm, FailureMode, RateLimitDecision, RateLimitPolicy, RateLimiter,
 };
+use cache_core::testing::{Fault, Faults, Operation};
 use cache_core::{
     Bytes, CacheBackend, ErrorKind, KeyTtl, MemoryBackend, RateLimitStore, with_backend,
 };
 use cache_tests::bare::Bare;
-use cache_tests::faulty::{Affected, Fault, Faulty};
 use tokio::time::{Instant, advance};
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -308,13 +308,14 @@ async fn until_ready_serves_waiters_one_cell_at_a_time() {
 #[tokio::test]
 async fn fails_open_by_default_and_closed_on_request() {
     let policy = RateLimitPolicy::sliding_log(5, MINUTE);
-    let open = RateLimiter::new(policy).backend(Faulty::down());
+    let open =
+        RateLimiter::new(policy).backend(Faults::down().wrap(cache_core::MemoryBackend::new()));
     for _ in 0..20 {
         let decision = open.check_n("k", 2).await.unwrap();
         assert_eq!(decision, RateLimitDecision::admitted(5, 3, Duration::ZERO));
     }
     let closed = RateLimiter::new(policy)
-        .backend(Faulty::down())
+        .backend(Faults::down().wrap(cache_core::MemoryBackend::new()))
         .failure_mode(FailureMode::Closed);
     assert_eq!(
         closed.check("k").await.unwrap_err().kind(),
@@ -331,11 +332,11 @@ async fn fails_open_by_default_and_closed_on_request() {
 async fn bad_policy_and_cost_are_errors_in_every_mode() {
     for mode in [FailureMode::Open, FailureMode::Closed] {
         let zero = RateLimiter::new(RateLimitPolicy::gcra(0, MINUTE))
-            .backend(Faulty::down())
+            .backend(Faults::down().wrap(cache_core::MemoryBackend::new()))
             .failure_mode(mode);
         assert_eq!(zero.check("k").await.unwrap_err().kind(), ErrorKind::Config);
         let fine = RateLimiter::new(RateLimitPolicy::gcra(3, MINUTE))
-            .backend(Faulty::down())
+            .backend(Faults::down().wrap(cache_core::MemoryBackend::new()))
             .failure_mode(mode);
         assert_eq!(
             fine.check_n("k", 4).await.unwrap_err().kind(),
@@ -360,7 +361,11 @@ async fn bad_policy_and_cost_are_errors_in_every_mode() {
 async fn a_slow_backend_times_out_into_the_failure_mode() {
     let policy = RateLimitPolicy::gcra(1, MINUTE);
     let open = RateLimiter::new(policy)
-        .backend(Faulty::new(Affected::RateLimit, Fault::Hang))
+        .backend(
+            Faults::new()
+                .always(&[Operation::RateLimit], Fault::Hang)
+                .wrap(cache_core::MemoryBackend::new()),
+        )
         .timeout(Duration::from_millis(50));
     let before = Instant::now();
     assert!(open.check("k").await.unwrap().allowed());
@@ -391,7 +396,11 @@ async fn a_check_polled_after_it_completed_takes_no_second_decision() {
     let policy = RateLimitPolicy::gcra(5, MINUTE);
     let in_process = RateLimiter::new(policy).backend(MemoryBackend::new());
     // Answers through the awaited `rate_limit`, not `try_rate_limit`.
-    let awaited = RateLimiter::new(policy).backend(Faulty::new(Affected::Get, Fault::Down));
+    let awaited = RateLimiter::new(policy).backend(
+        Faults::new()
+            .always(Operation::READS, Fault::Error(ErrorKind::Connection))
+            .wrap(cache_core::MemoryBackend::new()),
+    );
     for limiter in [in_process, awaited] {
         let mut check = std::pin::pin!(limiter.check("k"));
         let first = std::future::poll_fn(|cx| check.as_mut().poll(cx)).await;

@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cache_core::rate_limit::{RateLimitDecision, RateLimitPolicy};
+use cache_core::testing::Faults;
 use cache_core::{
     Bytes, CacheBackend, DynBackend, KeyTtl, MemoryBackend, RateLimitStore, RateLimited, Result,
     async_trait, rate_limited, with_backend,
 };
-use cache_tests::faulty::Faulty;
 use common::rate_limited_suite::{self as suite, ApiError};
 
 fn memory() -> DynBackend {
@@ -64,29 +64,35 @@ async fn fails_closed_waiting(id: u64) -> std::result::Result<u64, ApiError> {
 
 #[tokio::test]
 async fn backend_down_fails_open_by_default() {
-    with_backend(Faulty::down(), async {
-        for _ in 0..5 {
-            assert_eq!(fails_open(1).await, Ok(1), "every call runs");
-        }
-    })
+    with_backend(
+        Faults::down().wrap(cache_core::MemoryBackend::new()),
+        async {
+            for _ in 0..5 {
+                assert_eq!(fails_open(1).await, Ok(1), "every call runs");
+            }
+        },
+    )
     .await;
 }
 
 #[tokio::test]
 async fn backend_down_fails_closed_when_asked() {
-    with_backend(Faulty::down(), async {
-        let denied = fails_closed(1).await.unwrap_err();
-        let limited = denied.limited();
-        assert_eq!(limited.decision().remaining(), 0);
-        assert_eq!(limited.decision().limit(), 1);
-        assert_eq!(limited.retry_after(), Duration::from_secs(3600));
-        let denied = fails_closed_waiting(1).await.unwrap_err();
-        assert_eq!(
-            denied.limited().retry_after(),
-            Duration::from_secs(900),
-            "one emission interval: 1 h / 4"
-        );
-    })
+    with_backend(
+        Faults::down().wrap(cache_core::MemoryBackend::new()),
+        async {
+            let denied = fails_closed(1).await.unwrap_err();
+            let limited = denied.limited();
+            assert_eq!(limited.decision().remaining(), 0);
+            assert_eq!(limited.decision().limit(), 1);
+            assert_eq!(limited.retry_after(), Duration::from_secs(3600));
+            let denied = fails_closed_waiting(1).await.unwrap_err();
+            assert_eq!(
+                denied.limited().retry_after(),
+                Duration::from_secs(900),
+                "one emission interval: 1 h / 4"
+            );
+        },
+    )
     .await;
 }
 

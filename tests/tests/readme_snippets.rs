@@ -117,6 +117,42 @@ async fn near_cache() -> cache_core::Result<()> {
     Ok(())
 }
 
+// README: "## Testing"
+use cache_core::testing::{Fault, Faults, FunctionCalls, Operation, Recorder};
+use cache_core::{ErrorKind, MemoryBackend, with_backend};
+
+#[cache_core::cached(key = "user:<id>", ttl = 60)]
+async fn get_user(id: u64) -> Result<String, cache_core::Error> {
+    Ok(format!("user {id}"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn get_user_is_cached() -> cache_core::Result<()> {
+    let recorder = Recorder::new();
+    let calls = FunctionCalls::track("get_user"); // every caller in the process counts
+    with_backend(recorder.wrap(MemoryBackend::new()), async {
+        get_user(7).await?; // a miss: Get, LockClaim, LockFill
+        recorder.take();
+        get_user(7).await?;
+        Ok::<_, cache_core::Error>(())
+    })
+    .await?;
+    assert_eq!(recorder.operations(), [Operation::Get]);
+    calls.assert_hits_misses(1, 1);
+
+    let faults = Faults::new();
+    faults.script(Operation::Get, [Fault::Error(ErrorKind::Connection)]);
+    let answer = with_backend(faults.wrap(MemoryBackend::new()), get_user(8)).await?;
+    assert_eq!(answer, "user 8"); // the body ran; the failure was logged once
+    Ok(())
+}
+
+mod my_backend_conformance {
+    // one #[tokio::test] per check; `real` instead of `paused` for a server with its own clock
+    cache_core::conformance_tests!(paused, async { cache_core::MemoryBackend::new() });
+    cache_core::structure_conformance_tests!(paused, async { cache_core::MemoryBackend::new() });
+}
+
 /// Each snippet above is the README's, line for line (up to spacing, which rustfmt changes).
 #[test]
 fn readme_is_in_sync() {

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cache_core::session::{OneTimeTokens, SessionId, Sessions};
+use cache_core::testing::conformance::SHORT_TTL;
+use cache_core::testing::{Fault, Faults, Operation};
 use cache_core::{Bytes, CacheBackend, ErrorKind, KeyTtl, MemoryBackend};
 use cache_tests::bare::Bare;
-use cache_tests::conformance::SHORT_TTL;
-use cache_tests::faulty::{Affected, Fault, Faulty};
 use cache_tests::redis_harness::{RedisServer, shared_cluster, shared_server, unique_prefix};
 use serde::{Deserialize, Serialize};
 use tokio::time::sleep;
@@ -409,13 +409,21 @@ async fn all_calls_fail(backend: Arc<dyn CacheBackend>, expected: ErrorKind) {
 
 #[tokio::test(start_paused = true)]
 async fn a_failing_backend_fails_closed() {
-    all_calls_fail(Arc::new(Faulty::down()), ErrorKind::Connection).await;
+    all_calls_fail(
+        Arc::new(Faults::down().wrap(cache_core::MemoryBackend::new())),
+        ErrorKind::Connection,
+    )
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_hanging_backend_times_out() {
     all_calls_fail(
-        Arc::new(Faulty::new(Affected::All, Fault::Hang)),
+        Arc::new(
+            Faults::new()
+                .always(Operation::ALL, Fault::Hang)
+                .wrap(cache_core::MemoryBackend::new()),
+        ),
         ErrorKind::Timeout,
     )
     .await;
@@ -423,13 +431,12 @@ async fn a_hanging_backend_times_out() {
 
 #[tokio::test(start_paused = true)]
 async fn a_session_stored_before_the_fault_is_not_valid_during_it() {
-    let faulty = Arc::new(Faulty::down());
-    faulty.set_healthy(true);
-    let store: Sessions<Cart> = Sessions::new(Arc::clone(&faulty));
+    let faults = Faults::new();
+    let store: Sessions<Cart> = Sessions::new(faults.wrap(cache_core::MemoryBackend::new()));
     let id = store.create(Some("alice"), &cart(&[1])).await.unwrap();
-    faulty.set_healthy(false);
+    faults.always(Operation::ALL, Fault::Error(ErrorKind::Connection));
     assert!(store.load(&id).await.is_err());
-    faulty.set_healthy(true);
+    faults.heal();
     assert_eq!(store.load(&id).await.unwrap(), Some(cart(&[1])));
 }
 

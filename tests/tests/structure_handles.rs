@@ -1,6 +1,6 @@
 //! The typed handles of `cache_core::structures` (queue, hash record, leaderboard, set,
 //! counter, channel, key scan) on the memory backend, a real Redis and a real Redis Cluster:
-//! what they add over the capability (whose contract `structure_conformance` checks), that is
+//! what they add over the capability (whose contract `cache_core::testing::conformance::structures` checks), that is
 //! JSON values, errors naming the key, and what happens to bytes another writer left.
 #![allow(clippy::unwrap_used, clippy::panic, missing_docs)]
 

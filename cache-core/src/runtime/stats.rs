@@ -185,6 +185,28 @@ impl Stats {
         }
     }
 
+    /// What was counted after `earlier`, a copy of the same counters taken before: each count
+    /// less its earlier value (never below zero).
+    ///
+    /// ```
+    /// let earlier = cache_core::stats::Stats::default();
+    /// let now = cache_core::stats::snapshot("my_app::get_user").unwrap_or_default();
+    /// assert_eq!(now.since(&earlier), now);
+    /// ```
+    #[must_use]
+    pub fn since(&self, earlier: &Self) -> Self {
+        Self {
+            hits: self.hits.saturating_sub(earlier.hits),
+            misses: self.misses.saturating_sub(earlier.misses),
+            errors: self.errors.saturating_sub(earlier.errors),
+            backend_calls: self.backend_calls.saturating_sub(earlier.backend_calls),
+            backend_time: self.backend_time.saturating_sub(earlier.backend_time),
+            bypassed: self.bypassed.saturating_sub(earlier.bypassed),
+            stale: self.stale.saturating_sub(earlier.stale),
+            refreshes: self.refreshes.saturating_sub(earlier.refreshes),
+        }
+    }
+
     /// The mean backend call latency, or zero before any call.
     #[must_use]
     pub fn mean_backend_latency(&self) -> Duration {

@@ -8,11 +8,12 @@
 //! one key, so keys need no common hash slot). [`structure_conformance_tests!`] turns the list
 //! into one `#[tokio::test]` per check:
 //!
-//! ```ignore
-//! cache_tests::structure_conformance_tests!(paused, async { cache_core::MemoryBackend::new() });
+//! ```
+//! cache_core::structure_conformance_tests!(paused, async { cache_core::MemoryBackend::new() });
+//! # fn main() {}
 //! ```
 //!
-//! Time: as in [`conformance`](crate::conformance), every wait is a `tokio::time::sleep` of a
+//! Time: as in [`conformance`](super), every wait is a `tokio::time::sleep` of a
 //! short TTL, instant under `paused`, short on a real clock.
 //!
 //! Pub/sub counts: `publish` must count every subscriber; a Cluster backend meets this by
@@ -20,15 +21,18 @@
 //!
 //! [`structure_conformance_tests!`]: crate::structure_conformance_tests
 
+// Test support: a failed expectation is a panic with a message, as in `assert!`.
+#![allow(clippy::panic, clippy::unwrap_used)]
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cache_core::key::glob_escape;
-use cache_core::structures::{KeyScan, Op, Order, PubSubStore, Reply, ScanCursor, StructureStore};
-use cache_core::{Bytes, CacheBackend, ErrorKind, KeyTtl};
+use crate::key::glob_escape;
+use crate::structures::{KeyScan, Op, Order, PubSubStore, Reply, ScanCursor, StructureStore};
+use crate::{Bytes, CacheBackend, ErrorKind, KeyTtl};
 
-use crate::conformance::SHORT_TTL;
+use super::SHORT_TTL;
 
 /// A deadline no check waits out when it works.
 const LONG_WAIT: Duration = Duration::from_secs(5);
@@ -1271,11 +1275,9 @@ pub async fn pubsub_dropped_subscription(backend: impl CacheBackend) {
     settled(0).await;
 }
 
-/// Generates one `#[tokio::test]` per structure conformance check for a backend.
-///
-/// `$time` is `paused` (tokio's paused clock; for in-process backends) or `real` (a server with
-/// its own clock). `$make` is an expression producing a future of a fresh, isolated backend;
-/// it is evaluated once per test.
+/// Generates one `#[tokio::test]` per check of
+/// [`testing::conformance::structures`](crate::testing::conformance::structures) for a backend,
+/// as [`conformance_tests!`](crate::conformance_tests) does for the byte store.
 #[macro_export]
 macro_rules! structure_conformance_tests {
     (paused, $make:expr) => {
@@ -1296,7 +1298,9 @@ macro_rules! structure_conformance_tests {
     (@tests $attr:meta, $make:expr, $($check:ident),*) => {$(
         #[$attr]
         async fn $check() {
-            $crate::structure_conformance::$check($make.await).await;
+            if let Some(backend) = $crate::testing::conformance::Setup::backend($make.await) {
+                $crate::testing::conformance::structures::$check(backend).await;
+            }
         }
     )*};
 }

@@ -1,28 +1,49 @@
-//! The backend conformance suite: the [`CacheBackend`] contract written once as checks, run
-//! against every backend.
+//! The backend conformance suite: the [`CacheBackend`] contract written once as checks, for
+//! every backend and every wrapper. The project's own backends (memory, Redis, Redis Cluster,
+//! the near cache, [`Prefix`]) run it; run it on yours.
 //!
-//! Each check takes a fresh, isolated backend (its own store, or its own key prefix on a shared
-//! server) and panics with a message on a contract violation. [`conformance_tests!`] turns the
-//! whole list into one `#[tokio::test]` per check for a given backend factory:
+//! Each check is a public `async fn` that takes a fresh, isolated backend (its own store, or its
+//! own key prefix on a shared server) and panics with a message on a contract violation.
+//! [`conformance_tests!`] turns the whole list into one `#[tokio::test]` per check for a backend
+//! factory, and [`structure_conformance_tests!`] does the same for the data-structure checks in
+//! [`structures`]:
 //!
-//! ```ignore
-//! cache_tests::conformance_tests!(paused, async { cache_core::MemoryBackend::new() });
+//! ```
+//! mod my_backend_conformance {
+//!     // `paused`: tokio's paused clock (an in-process backend); `real` for a server with its
+//!     // own clock. The expression is evaluated once per test, so each check gets a fresh store.
+//!     cache_core::conformance_tests!(paused, async { cache_core::MemoryBackend::new() });
+//!     cache_core::structure_conformance_tests!(paused, async { cache_core::MemoryBackend::new() });
+//! }
+//! # fn main() {}
 //! ```
 //!
-//! Time: every check waits with `tokio::time::sleep`, so under `paused` (tokio's paused clock,
-//! for in-process backends) waiting is instant, and under `real` (for servers with their own
-//! clock, e.g. Redis) the TTLs are short enough to keep the suite fast.
+//! The factory's future gives a backend, or an `Option` of one: `None` skips the check, for a
+//! harness that cannot start its server and has said so (see [`Setup`]).
+//!
+//! Time: every check waits with `tokio::time::sleep`, so under `paused` waiting is instant, and
+//! under `real` the TTLs are short enough to keep the suite fast. The tests need `tokio` (with
+//! `macros`, and `test-util` for `paused`) among the caller's dev-dependencies.
+//!
+//! Capabilities: the lock checks return at once on a backend without [`CacheBackend::locks`];
+//! every other check needs what it checks.
 //!
 //! [`conformance_tests!`]: crate::conformance_tests
+//! [`structure_conformance_tests!`]: crate::structure_conformance_tests
+
+// Test support: a failed expectation is a panic with a message, as in `assert!`.
+#![allow(clippy::panic, clippy::unwrap_used)]
+
+pub mod structures;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use cache_core::layer::Prefix;
-use cache_core::lock::{Acquire, Fill, LockToken};
-use cache_core::rate_limit::RateLimitPolicy;
-use cache_core::structures::{Op, Reply, ScanCursor};
-use cache_core::{Bytes, CacheBackend, ErrorKind, KeyBuf, KeyTtl, LockStore, capability_names};
+use crate::layer::Prefix;
+use crate::lock::{Acquire, Fill, LockToken};
+use crate::rate_limit::RateLimitPolicy;
+use crate::structures::{Op, Reply, ScanCursor};
+use crate::{Bytes, CacheBackend, ErrorKind, KeyBuf, KeyTtl, LockStore, capability_names};
 
 /// The TTL used by expiry checks: long enough that a loaded machine does not expire a key
 /// between two adjacent commands, short enough for a real-clock run.
@@ -745,11 +766,43 @@ pub async fn wrappers_keep_capabilities(backend: impl CacheBackend) {
     }
 }
 
-/// Generates one `#[tokio::test]` per conformance check for a backend.
+/// What a conformance test's factory gives: a backend, or `None` to skip the check (a harness
+/// that cannot start its server, having said why).
+pub trait Setup {
+    /// The backend under test.
+    type Backend: CacheBackend;
+    /// The backend, or `None` to skip.
+    fn backend(self) -> Option<Self::Backend>;
+}
+
+impl<B: CacheBackend> Setup for B {
+    type Backend = B;
+    fn backend(self) -> Option<B> {
+        Some(self)
+    }
+}
+
+impl<B: CacheBackend> Setup for Option<B> {
+    type Backend = B;
+    fn backend(self) -> Option<B> {
+        self
+    }
+}
+
+/// Generates one `#[tokio::test]` per check of [`testing::conformance`](crate::testing::conformance)
+/// for a backend.
 ///
 /// `$time` is `paused` (tokio's paused clock; for in-process backends) or `real` (a server with
-/// its own clock). `$make` is an expression producing a future of a fresh, isolated backend;
-/// it is evaluated once per test.
+/// its own clock; a 2-thread runtime). `$make` is an expression producing a future of a fresh,
+/// isolated backend (or of an `Option` of one, `None` skipping the check; see
+/// [`Setup`](crate::testing::conformance::Setup)); it is evaluated once per test.
+///
+/// ```
+/// cache_core::conformance_tests!(paused, async {
+///     cache_core::layer::Prefix::new("app:", cache_core::MemoryBackend::new())
+/// });
+/// # fn main() {}
+/// ```
 #[macro_export]
 macro_rules! conformance_tests {
     (paused, $make:expr) => {
@@ -770,7 +823,9 @@ macro_rules! conformance_tests {
     (@tests $attr:meta, $make:expr, $($check:ident),*) => {$(
         #[$attr]
         async fn $check() {
-            $crate::conformance::$check($make.await).await;
+            if let Some(backend) = $crate::testing::conformance::Setup::backend($make.await) {
+                $crate::testing::conformance::$check(backend).await;
+            }
         }
     )*};
 }
