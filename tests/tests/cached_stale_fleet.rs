@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use cache_core::lock::Lock;
 use cache_core::testing::with_current_backend;
-use cache_core::{DynBackend, Freshness, MemoryBackend, cached, with_backend, with_freshness};
+use cache_core::{
+    CacheBackend, DynBackend, Freshness, MemoryBackend, cached, with_backend, with_freshness,
+};
 use tokio::sync::Semaphore;
 use tokio::time::{advance, sleep};
 
@@ -95,6 +97,55 @@ async fn an_invalidation_during_a_refresh_is_not_undone_by_its_write() {
 
         // Its write was refused: the next call computes the value after the invalidation.
         assert_eq!(price("a").await, "a:3");
+    })
+    .await;
+}
+
+static REPORT_VERSION: AtomicU64 = AtomicU64::new(1);
+
+/// Borrowed argument (the caller runs the refresh), past its TTL only within `fail_safe`: the
+/// caller waits for the refresh at most `soft_timeout`. Version 2 never answers.
+#[cached(
+    key = "fleet:report:<name>",
+    ttl = 10,
+    fail_safe = "1h",
+    soft_timeout = "100ms"
+)]
+async fn report(name: &str) -> String {
+    let version = REPORT_VERSION.load(Ordering::SeqCst);
+    if version == 2 {
+        std::future::pending::<()>().await;
+    }
+    format!("{name}:{version}")
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_invalidation_during_a_refresh_cut_short_by_soft_timeout_is_not_undone() {
+    let backend = MemoryBackend::new();
+    with_backend(backend.clone(), async {
+        assert_eq!(report("a").await, "a:1");
+        REPORT_VERSION.store(2, Ordering::SeqCst);
+        advance(Duration::from_secs(11)).await;
+
+        // The refresh hangs; the key is invalidated while it does.
+        let waiting = tokio::spawn(with_current_backend(async {
+            with_freshness(report("a")).await
+        }));
+        sleep(Duration::from_millis(10)).await;
+        assert!(report_invalidate("a").await.unwrap());
+        assert_eq!(
+            waiting.await.unwrap(),
+            ("a:1".to_owned(), Freshness::Stale),
+            "after `soft_timeout`, the old value"
+        );
+
+        // The old value was not written back over the invalidation for `fail_safe`.
+        assert!(!backend.exists("fleet:report:a").await.unwrap());
+        REPORT_VERSION.store(3, Ordering::SeqCst);
+        assert_eq!(
+            with_freshness(report("a")).await,
+            ("a:3".to_owned(), Freshness::Fresh)
+        );
     })
     .await;
 }

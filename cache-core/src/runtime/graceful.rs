@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt as _;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::backend_call::{Lookup, lookup, store_for};
 use super::cached::{local_hit, miss, overwrite};
@@ -87,7 +88,9 @@ where
     // caller's task (`with_backend`) does not reach a spawned one.
     Detach(Some(|site, served, ticket, shape, body, old| {
         let shape = shape.clone();
-        tokio::spawn(async move { refresh(site, &served, &ticket, &shape, body(), &old).await })
+        tokio::spawn(
+            async move { refresh(site, &served, &ticket, &shape, body(), &old, None).await },
+        )
     }))
 }
 
@@ -212,45 +215,53 @@ where
             drop(spawn(site, served, ticket, shape, body, old.clone()));
             return serve_old(site, key, shape, old, age);
         }
-        return refresh(site, &served, &ticket, shape, body(), &old)
+        return refresh(site, &served, &ticket, shape, body(), &old, None)
             .await
             .unwrap_or_else(|| serve_old(site, key, shape, old, age));
     }
     // Expired: the caller waits for the refresh, at most `soft_timeout`.
+    let deadline = grace.soft_timeout.map(|soft| Instant::now() + soft);
     let refreshed = match spawn {
         Some(spawn) => {
             let task = spawn(site, served, ticket, shape, body, old.clone());
             // On a timeout the task goes on, and stores its value when it has one.
-            within_soft(&grace, task)
+            within(deadline, task)
                 .await
                 .and_then(|joined| joined.ok().flatten())
         }
-        None => {
-            let run = refresh(site, &served, &ticket, shape, body(), &old);
-            match within_soft(&grace, run).await {
-                Some(refreshed) => refreshed,
-                None => {
-                    // The body was cancelled by the timeout: a failure, throttled like any.
-                    let failure = "did not answer within `soft_timeout`";
-                    source_failed(site, &served, &ticket, None, &old, failure).await;
-                    None
-                }
-            }
-        }
+        // The deadline goes inside, so that the lock taken for the refresh outlives a body
+        // cut short by it, and the old value kept for `fail_safe` is written fenced.
+        None => refresh(site, &served, &ticket, shape, body(), &old, deadline).await,
     };
     refreshed.unwrap_or_else(|| serve_old(site, key, shape, old, age))
 }
 
-/// `future`, or `None` once `soft_timeout` has passed.
-async fn within_soft<F: Future>(grace: &Grace, future: F) -> Option<F::Output> {
-    match grace.soft_timeout {
-        Some(soft) => tokio::time::timeout(soft, future).await.ok(),
+/// `future`, or `None` once `deadline` (if any) has passed.
+async fn within<F: Future>(deadline: Option<Instant>, future: F) -> Option<F::Output> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, future).await.ok(),
         None => Some(future.await),
     }
 }
 
+/// How a refresh may write its key.
+enum Writer {
+    /// Fenced, through the fleet's lock the refresh holds: refused once an invalidation or a
+    /// newer write overtook it.
+    Fenced(LockGuard),
+    /// Plainly: the backend has no locks for this function, so no fence exists.
+    Plain,
+    /// Not at all: cut short by `soft_timeout` before it held the lock, the refresh could not
+    /// tell an invalidation meanwhile, which a write would undo.
+    Nothing,
+}
+
+/// What a refresh that did not answer by its deadline reports.
+const SOFT_TIMEOUT_FAILURE: &str = "did not answer within `soft_timeout`";
+
 /// Runs the body for a refresh and stores its value; `None` if it failed (an `Err` or any
-/// result that is not cached, or a panic), which keeps the old value and throttles the key.
+/// result that is not cached, a panic, or no answer by `deadline`), which keeps the old value
+/// and throttles the key.
 async fn refresh<R, Sh, Fut>(
     site: &'static Site,
     served: &Entry,
@@ -258,23 +269,41 @@ async fn refresh<R, Sh, Fut>(
     shape: &Sh,
     run: Fut,
     old: &Stamped<Sh::Value>,
+    deadline: Option<Instant>,
 ) -> Option<R>
 where
     Sh: CacheShape<R, Value: Cacheable>,
     Fut: Future<Output = R>,
 {
     let key = ticket.key();
-    let guard = match fleet::lead_refresh(site, served, key).await {
+    let Some(lead) = within(deadline, fleet::lead_refresh(site, served, key)).await else {
+        source_failed(
+            site,
+            served,
+            ticket,
+            Writer::Nothing,
+            old,
+            SOFT_TIMEOUT_FAILURE,
+        )
+        .await;
+        return None;
+    };
+    let writer = match lead {
         RefreshLead::Lead(guard) => {
             // Another process may have refreshed the key between this caller's read and its
             // lead: then that value is the refresh (once per key in the fleet).
-            if let Lookup::Hit(found) = lookup::<Stamped<Sh::Value>>(site, served, key).await
-                && found.age(&site.grace()) == Age::Fresh
-            {
-                ticket.succeeded();
-                return Some(shape.load(found.value));
+            match within(deadline, lookup::<Stamped<Sh::Value>>(site, served, key)).await {
+                Some(Lookup::Hit(found)) if found.age(&site.grace()) == Age::Fresh => {
+                    ticket.succeeded();
+                    return Some(shape.load(found.value));
+                }
+                Some(_) => Writer::Fenced(guard),
+                None => {
+                    let writer = Writer::Fenced(guard);
+                    source_failed(site, served, ticket, writer, old, SOFT_TIMEOUT_FAILURE).await;
+                    return None;
+                }
             }
-            Some(guard)
         }
         RefreshLead::Elsewhere(remaining) => {
             ticket.elsewhere(&site.grace(), remaining);
@@ -285,45 +314,53 @@ where
             );
             return None;
         }
-        RefreshLead::Unlocked => None,
+        RefreshLead::Unlocked => Writer::Plain,
     };
     site.counters().refresh();
     let run = AssertUnwindSafe(run).catch_unwind();
-    let ran = match &guard {
-        Some(guard) => guard.renewing(run).await,
-        None => run.await,
+    let ran = match &writer {
+        Writer::Fenced(guard) => within(deadline, guard.renewing(run)).await,
+        Writer::Plain | Writer::Nothing => within(deadline, run).await,
     };
     let failure = match ran {
-        Ok(result) => match stamping(site, key, shape).store(&result) {
+        Some(Ok(result)) => match stamping(site, key, shape).store(&result) {
             Some(fresh) => {
                 ticket.succeeded();
-                write(site, served, key, guard, &fresh, site.ttl_for(key)).await;
+                // The caller has its value; a write the deadline cuts short is a lost write,
+                // as a failed one is (the lock ends with the guard).
+                let written = write(site, served, key, writer, &fresh, site.ttl_for(key));
+                let _ = within(deadline, written).await;
                 return Some(result);
             }
             None => "returned a result that is not cached (an `Err`)",
         },
-        Err(_panic) => "panicked",
+        Some(Err(_panic)) => "panicked",
+        None => SOFT_TIMEOUT_FAILURE,
     };
-    source_failed(site, served, ticket, guard, old, failure).await;
+    source_failed(site, served, ticket, writer, old, failure).await;
     None
 }
 
-/// A refresh's write: fenced through the fleet's lock where the refresh holds it (refused if
-/// an invalidation or a newer write overtook it), else plain.
+/// A refresh's write, as its [`Writer`] allows.
 async fn write<S: Cacheable>(
     site: &Site,
     served: &Entry,
     key: &str,
-    guard: Option<LockGuard>,
+    writer: Writer,
     value: &S,
     ttl: Option<Duration>,
 ) {
-    match guard {
-        Some(guard) => {
+    match writer {
+        Writer::Fenced(guard) => {
             // Refused or failed: logged by the fill; the caller has its value either way.
             let _filled = fleet::fill_for(site, served, key, guard, value, ttl).await;
         }
-        None => store_for(site, served, key, value, ttl).await,
+        Writer::Plain => store_for(site, served, key, value, ttl).await,
+        Writer::Nothing => tracing::debug!(
+            function = site.name(),
+            key,
+            "not written: the refresh holds no fence for the key"
+        ),
     }
 }
 
@@ -332,7 +369,7 @@ async fn source_failed<S: Cacheable>(
     site: &'static Site,
     served: &Entry,
     ticket: &RefreshTicket<'_>,
-    guard: Option<LockGuard>,
+    writer: Writer,
     old: &Stamped<S>,
     failure: &str,
 ) {
@@ -347,7 +384,7 @@ async fn source_failed<S: Cacheable>(
     );
     if let Some(fail_safe) = grace.fail_safe {
         let keep = old.kept_for(&grace).max(fail_safe);
-        write(site, served, key, guard, old, Some(keep)).await;
+        write(site, served, key, writer, old, Some(keep)).await;
     }
 }
 
