@@ -85,29 +85,26 @@ async fn fail_open(id: u64) -> Result<u64, String> {
 
 #[tokio::test]
 async fn a_failing_backend_never_fails_the_call() {
-    with_backend(
-        Faults::down().wrap(cache_core::MemoryBackend::new()),
-        async {
-            let before = COMPUTED.load(Ordering::SeqCst);
-            for _ in 0..3 {
-                assert!(fail_open(1).await.is_ok());
-            }
-            assert_eq!(
-                COMPUTED.load(Ordering::SeqCst) - before,
-                3,
-                "every call ran the body"
-            );
-            assert!(
-                fail_open_invalidate(1).await.is_err(),
-                "invalidate reports the backend's error"
-            );
-            let stats = cache_core::stats::snapshot(concat!(module_path!(), "::fail_open"));
-            assert!(
-                stats.is_some_and(|stats| stats.errors >= 3),
-                "backend errors are counted"
-            );
-        },
-    )
+    with_backend(Faults::down().wrap(MemoryBackend::new()), async {
+        let before = COMPUTED.load(Ordering::SeqCst);
+        for _ in 0..3 {
+            assert!(fail_open(1).await.is_ok());
+        }
+        assert_eq!(
+            COMPUTED.load(Ordering::SeqCst) - before,
+            3,
+            "every call ran the body"
+        );
+        assert!(
+            fail_open_invalidate(1).await.is_err(),
+            "invalidate reports the backend's error"
+        );
+        let stats = cache_core::stats::snapshot(concat!(module_path!(), "::fail_open"));
+        assert!(
+            stats.is_some_and(|stats| stats.errors >= 3),
+            "backend errors are counted"
+        );
+    })
     .await;
 }
 
@@ -124,7 +121,7 @@ async fn a_hanging_backend_is_bounded_by_the_timeout() {
     with_backend(
         Faults::new()
             .always(Operation::READS, Fault::Hang)
-            .wrap(cache_core::MemoryBackend::new()),
+            .wrap(MemoryBackend::new()),
         async {
             let started = tokio::time::Instant::now();
             assert_eq!(over_hanging(2).await, 2);

@@ -32,7 +32,7 @@ async fn cold(id: u64) -> u64 {
 /// get its value (which could not be stored).
 #[tokio::test(start_paused = true)]
 async fn one_body_run_per_key_while_the_backend_is_down() {
-    let down: DynBackend = Arc::new(Faults::down().wrap(cache_core::MemoryBackend::new()));
+    let down: DynBackend = Arc::new(Faults::down().wrap(MemoryBackend::new()));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..64 {
         tasks.spawn(with_backend(Arc::clone(&down), cold(4)));
@@ -60,7 +60,7 @@ fn flaky_stats() -> stats::Stats {
 #[tokio::test(start_paused = true)]
 async fn the_breaker_skips_a_failing_backend_until_a_ping_answers() {
     let faults = Faults::down();
-    let backend: DynBackend = Arc::new(faults.wrap(cache_core::MemoryBackend::new()));
+    let backend: DynBackend = Arc::new(faults.wrap(MemoryBackend::new()));
     with_backend(backend, async {
         // Each call fails its lookup (the body runs, nothing is stored), until the breaker
         // opens.

@@ -123,7 +123,7 @@ async fn a_scripted_run_is_counted_exactly() {
     .await;
 
     // A backend that fails every call: each call an error, run uncached.
-    let failing: DynBackend = Arc::new(Faults::down().wrap(cache_core::MemoryBackend::new()));
+    let failing: DynBackend = Arc::new(Faults::down().wrap(MemoryBackend::new()));
     with_backend(failing.clone(), async {
         on_failing(1).await;
         on_failing(1).await;

@@ -63,12 +63,9 @@ async fn on_a_failing_backend(id: u64) -> u64 {
 #[tokio::test(flavor = "current_thread")]
 async fn a_backend_failure_has_a_span() {
     let (_guard, captured) = capture(Level::DEBUG);
-    with_backend(
-        Faults::down().wrap(cache_core::MemoryBackend::new()),
-        async {
-            assert_eq!(on_a_failing_backend(1).await, 1);
-        },
-    )
+    with_backend(Faults::down().wrap(MemoryBackend::new()), async {
+        assert_eq!(on_a_failing_backend(1).await, 1);
+    })
     .await;
     let failures: Vec<_> = captured
         .spans()

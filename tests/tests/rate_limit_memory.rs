@@ -308,14 +308,13 @@ async fn until_ready_serves_waiters_one_cell_at_a_time() {
 #[tokio::test]
 async fn fails_open_by_default_and_closed_on_request() {
     let policy = RateLimitPolicy::sliding_log(5, MINUTE);
-    let open =
-        RateLimiter::new(policy).backend(Faults::down().wrap(cache_core::MemoryBackend::new()));
+    let open = RateLimiter::new(policy).backend(Faults::down().wrap(MemoryBackend::new()));
     for _ in 0..20 {
         let decision = open.check_n("k", 2).await.unwrap();
         assert_eq!(decision, RateLimitDecision::admitted(5, 3, Duration::ZERO));
     }
     let closed = RateLimiter::new(policy)
-        .backend(Faults::down().wrap(cache_core::MemoryBackend::new()))
+        .backend(Faults::down().wrap(MemoryBackend::new()))
         .failure_mode(FailureMode::Closed);
     assert_eq!(
         closed.check("k").await.unwrap_err().kind(),
@@ -332,11 +331,11 @@ async fn fails_open_by_default_and_closed_on_request() {
 async fn bad_policy_and_cost_are_errors_in_every_mode() {
     for mode in [FailureMode::Open, FailureMode::Closed] {
         let zero = RateLimiter::new(RateLimitPolicy::gcra(0, MINUTE))
-            .backend(Faults::down().wrap(cache_core::MemoryBackend::new()))
+            .backend(Faults::down().wrap(MemoryBackend::new()))
             .failure_mode(mode);
         assert_eq!(zero.check("k").await.unwrap_err().kind(), ErrorKind::Config);
         let fine = RateLimiter::new(RateLimitPolicy::gcra(3, MINUTE))
-            .backend(Faults::down().wrap(cache_core::MemoryBackend::new()))
+            .backend(Faults::down().wrap(MemoryBackend::new()))
             .failure_mode(mode);
         assert_eq!(
             fine.check_n("k", 4).await.unwrap_err().kind(),
@@ -364,7 +363,7 @@ async fn a_slow_backend_times_out_into_the_failure_mode() {
         .backend(
             Faults::new()
                 .always(&[Operation::RateLimit], Fault::Hang)
-                .wrap(cache_core::MemoryBackend::new()),
+                .wrap(MemoryBackend::new()),
         )
         .timeout(Duration::from_millis(50));
     let before = Instant::now();
@@ -399,7 +398,7 @@ async fn a_check_polled_after_it_completed_takes_no_second_decision() {
     let awaited = RateLimiter::new(policy).backend(
         Faults::new()
             .always(Operation::READS, Fault::Error(ErrorKind::Connection))
-            .wrap(cache_core::MemoryBackend::new()),
+            .wrap(MemoryBackend::new()),
     );
     for limiter in [in_process, awaited] {
         let mut check = std::pin::pin!(limiter.check("k"));

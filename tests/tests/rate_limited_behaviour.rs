@@ -64,35 +64,29 @@ async fn fails_closed_waiting(id: u64) -> std::result::Result<u64, ApiError> {
 
 #[tokio::test]
 async fn backend_down_fails_open_by_default() {
-    with_backend(
-        Faults::down().wrap(cache_core::MemoryBackend::new()),
-        async {
-            for _ in 0..5 {
-                assert_eq!(fails_open(1).await, Ok(1), "every call runs");
-            }
-        },
-    )
+    with_backend(Faults::down().wrap(MemoryBackend::new()), async {
+        for _ in 0..5 {
+            assert_eq!(fails_open(1).await, Ok(1), "every call runs");
+        }
+    })
     .await;
 }
 
 #[tokio::test]
 async fn backend_down_fails_closed_when_asked() {
-    with_backend(
-        Faults::down().wrap(cache_core::MemoryBackend::new()),
-        async {
-            let denied = fails_closed(1).await.unwrap_err();
-            let limited = denied.limited();
-            assert_eq!(limited.decision().remaining(), 0);
-            assert_eq!(limited.decision().limit(), 1);
-            assert_eq!(limited.retry_after(), Duration::from_secs(3600));
-            let denied = fails_closed_waiting(1).await.unwrap_err();
-            assert_eq!(
-                denied.limited().retry_after(),
-                Duration::from_secs(900),
-                "one emission interval: 1 h / 4"
-            );
-        },
-    )
+    with_backend(Faults::down().wrap(MemoryBackend::new()), async {
+        let denied = fails_closed(1).await.unwrap_err();
+        let limited = denied.limited();
+        assert_eq!(limited.decision().remaining(), 0);
+        assert_eq!(limited.decision().limit(), 1);
+        assert_eq!(limited.retry_after(), Duration::from_secs(3600));
+        let denied = fails_closed_waiting(1).await.unwrap_err();
+        assert_eq!(
+            denied.limited().retry_after(),
+            Duration::from_secs(900),
+            "one emission interval: 1 h / 4"
+        );
+    })
     .await;
 }
 

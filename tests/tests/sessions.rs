@@ -410,7 +410,7 @@ async fn all_calls_fail(backend: Arc<dyn CacheBackend>, expected: ErrorKind) {
 #[tokio::test(start_paused = true)]
 async fn a_failing_backend_fails_closed() {
     all_calls_fail(
-        Arc::new(Faults::down().wrap(cache_core::MemoryBackend::new())),
+        Arc::new(Faults::down().wrap(MemoryBackend::new())),
         ErrorKind::Connection,
     )
     .await;
@@ -422,7 +422,7 @@ async fn a_hanging_backend_times_out() {
         Arc::new(
             Faults::new()
                 .always(Operation::ALL, Fault::Hang)
-                .wrap(cache_core::MemoryBackend::new()),
+                .wrap(MemoryBackend::new()),
         ),
         ErrorKind::Timeout,
     )
@@ -432,7 +432,7 @@ async fn a_hanging_backend_times_out() {
 #[tokio::test(start_paused = true)]
 async fn a_session_stored_before_the_fault_is_not_valid_during_it() {
     let faults = Faults::new();
-    let store: Sessions<Cart> = Sessions::new(faults.wrap(cache_core::MemoryBackend::new()));
+    let store: Sessions<Cart> = Sessions::new(faults.wrap(MemoryBackend::new()));
     let id = store.create(Some("alice"), &cart(&[1])).await.unwrap();
     faults.always(Operation::ALL, Fault::Error(ErrorKind::Connection));
     assert!(store.load(&id).await.is_err());
