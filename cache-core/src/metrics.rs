@@ -7,6 +7,7 @@
 //! | `cache.requests` | counter | `cache.name`, `cache.level`, `cache.result` | calls of each cached function: `hit`, `miss`, `stale`, `error` |
 //! | `cache.refreshes` | counter | `cache.name` | body runs that renewed a value served past its TTL |
 //! | `cache.backend.duration` | histogram, seconds | `cache.name`, `cache.operation` | each backend call of a cached function |
+//! | `cache.load.duration` | histogram, seconds | `cache.name`, `cache.load.result` | each body run that loads a value (a miss's, a refresh's, an overwrite's): `ok` when its result is cached, `error` when it is not (an `Err`, a result `unless` or `cache_none` refuses, a refresh's panic) |
 //! | `ratelimit.decisions` | counter | `ratelimit.name`, `ratelimit.result` | each decision: `allowed`, `limited`, `failed_open`, `error` |
 //! | `cache.lock.acquisitions` | counter | `cache.lock.result` | each [`Lock`](crate::lock::Lock) acquire: `acquired`, `busy`, `failed` |
 //! | `cache.lock.wait` | histogram, seconds | `cache.lock.result` | how long each acquire took |
@@ -38,6 +39,8 @@ pub mod names {
     pub const REFRESHES: &str = "cache.refreshes";
     /// The duration of each backend call of a cached function, in seconds.
     pub const BACKEND_DURATION: &str = "cache.backend.duration";
+    /// The duration of each body run that loads a value, in seconds, by result.
+    pub const LOAD_DURATION: &str = "cache.load.duration";
     /// Rate-limit decisions, by result.
     pub const RATE_LIMIT_DECISIONS: &str = "ratelimit.decisions";
     /// Lock acquisitions, by result.
@@ -57,6 +60,8 @@ pub mod names {
     pub const RESULT: &str = "cache.result";
     /// The backend operation (`get`, `set`, `claim`, `fill`, ...).
     pub const OPERATION: &str = "cache.operation";
+    /// `ok` (the load's result is cached) or `error` (it is not).
+    pub const LOAD_RESULT: &str = "cache.load.result";
     /// The rate limiter's key prefix.
     pub const RATE_LIMIT_NAME: &str = "ratelimit.name";
     /// `allowed`, `limited`, `failed_open` or `error`.
@@ -119,6 +124,34 @@ pub(crate) fn backend_call(name: &'static str, operation: &'static str, elapsed:
         .record(elapsed.as_secs_f64());
     #[cfg(not(feature = "metrics"))]
     let _ = (name, operation, elapsed);
+}
+
+/// A load (a body run whose result may be cached) being timed for `cache.load.duration`:
+/// without the `metrics` feature, nothing at all.
+pub(crate) struct LoadTimer {
+    #[cfg(feature = "metrics")]
+    started: quanta::Instant,
+}
+
+impl LoadTimer {
+    /// Starts timing a load.
+    #[inline]
+    pub(crate) fn start() -> Self {
+        Self {
+            #[cfg(feature = "metrics")]
+            started: quanta::Instant::now(),
+        }
+    }
+
+    /// The load of the cached function `name` ended; `cached` says whether its result is.
+    #[inline]
+    pub(crate) fn finish(self, name: &'static str, cached: bool) {
+        #[cfg(feature = "metrics")]
+        metrics::histogram!(names::LOAD_DURATION, names::NAME => name, names::LOAD_RESULT => if cached { "ok" } else { "error" })
+            .record(self.started.elapsed().as_secs_f64());
+        #[cfg(not(feature = "metrics"))]
+        let _ = (name, cached);
+    }
 }
 
 /// One decision of the rate limiter whose keys start with `name`.

@@ -1,7 +1,7 @@
 //! The `metrics` feature: a scripted run against a `metrics-util` debugging recorder, installed
 //! for this test binary alone, shows exactly the counts of the table in `cache_core::metrics`:
 //! hits, misses, stale answers and errors per function and level (memory and a real Redis),
-//! rate-limit outcomes, lock acquisitions, and backend call durations; never a key.
+//! rate-limit outcomes, lock acquisitions, backend call and load durations; never a key.
 #![allow(clippy::unwrap_used, clippy::panic, missing_docs)]
 
 use std::sync::Arc;
@@ -84,6 +84,27 @@ fn counter(all: &[Recorded], name: &str, pairs: &[(&str, &str)]) -> u64 {
             DebugValue::Counter(count) => *count,
             other => panic!("{name} is not a counter: {other:?}"),
         })
+}
+
+/// How many samples the histogram `name` with exactly `pairs` as labels holds (0 if absent).
+fn samples(all: &[Recorded], name: &str, pairs: &[(&str, &str)]) -> usize {
+    let wanted = labels(pairs);
+    all.iter()
+        .find(|(found, labels, _)| found == name && *labels == wanted)
+        .map_or(0, |(_, _, value)| match value {
+            DebugValue::Histogram(samples) => samples.len(),
+            other => panic!("{name} is not a histogram: {other:?}"),
+        })
+}
+
+/// The loads of `function` with `result`.
+fn loads(all: &[Recorded], function: &str, result: &str) -> usize {
+    let name = format!("metrics::{function}");
+    samples(
+        all,
+        names::LOAD_DURATION,
+        &[(names::NAME, &name), (names::LOAD_RESULT, result)],
+    )
 }
 
 fn requests(all: &[Recorded], function: &str, level: &str, result: &str) -> u64 {
@@ -187,6 +208,22 @@ async fn a_scripted_run_is_counted_exactly() {
     );
     assert_eq!(requests(&all, "on_failing", "redis", "miss"), 2);
 
+    // A load per body run: the 3 misses; the quote's fill and its failed refresh; the failing
+    // backend's 2 uncached runs (results that could have been cached: `ok`).
+    assert_eq!(
+        (
+            loads(&all, "on_memory", "ok"),
+            loads(&all, "on_memory", "error")
+        ),
+        (3, 0)
+    );
+    assert_eq!(
+        (loads(&all, "quote", "ok"), loads(&all, "quote", "error")),
+        (1, 1),
+        "{all:?}"
+    );
+    assert_eq!(loads(&all, "on_failing", "ok"), 2);
+
     let decisions = |name: &str, result: &str| {
         counter(
             &all,
@@ -213,21 +250,16 @@ async fn a_scripted_run_is_counted_exactly() {
     if redis_run {
         assert_eq!(requests(&all, "on_redis", "redis", "miss"), 2);
         assert_eq!(requests(&all, "on_redis", "redis", "hit"), 5);
-        let gets = all
-            .iter()
-            .find(|(name, labels, _)| {
-                name == names::BACKEND_DURATION
-                    && *labels
-                        == self::labels(&[
-                            (names::NAME, "metrics::on_redis"),
-                            (names::OPERATION, "get"),
-                        ])
-            })
-            .map(|(_, _, value)| match value {
-                DebugValue::Histogram(samples) => samples.len(),
-                other => panic!("not a histogram: {other:?}"),
-            });
-        assert_eq!(gets, Some(7), "one GET per call");
+        let gets = samples(
+            &all,
+            names::BACKEND_DURATION,
+            &[
+                (names::NAME, "metrics::on_redis"),
+                (names::OPERATION, "get"),
+            ],
+        );
+        assert_eq!(gets, 7, "one GET per call");
+        assert_eq!(loads(&all, "on_redis", "ok"), 2);
     } else {
         eprintln!("metrics: SKIPPED the Redis part (no redis-server)");
     }

@@ -29,6 +29,7 @@ use super::single_flight::{Join, Outcome, Waited, wait};
 use super::site::Site;
 use crate::codec::{Codec, Json};
 use crate::lock::held;
+use crate::metrics::LoadTimer;
 use crate::{NearValues, Result};
 
 /// The whole cached call: hit → value; miss → one body run per key, stored and shared.
@@ -238,6 +239,7 @@ where
                     claim => claim,
                 };
                 counters.miss();
+                let timer = LoadTimer::start();
                 let result = match &claim {
                     Claim::Lead(guard) => {
                         let body = held::holding(key, guard.renewing(body()));
@@ -247,12 +249,14 @@ where
                 };
                 let published = match shape.store(&result) {
                     Some(value) => {
+                        timer.finish(site.name(), true);
                         outcome(span, "computed");
                         keep(site, &served, key, claim, value).await
                     }
                     // An unpublished claim is released by its guard's drop. An `Err` that can
                     // be cloned goes to the followers: a failing source is called once.
                     None => {
+                        timer.finish(site.name(), false);
                         outcome(span, "ran");
                         match shape.share() {
                             Some(share) => Outcome::Shared((share.wrap)(&result)),
@@ -289,8 +293,11 @@ where
             },
             Join::Alone => {
                 counters.miss();
+                let timer = LoadTimer::start();
                 let result = body().await;
-                if let (Some(value), false) = (shape.store(&result), failed) {
+                let value = shape.store(&result);
+                timer.finish(site.name(), value.is_some());
+                if let (Some(value), false) = (value, failed) {
                     outcome(span, "computed");
                     store(site, &served, key, &value).await;
                 } else {
@@ -338,8 +345,11 @@ where
     Body: FnOnce() -> Fut,
     Fut: Future<Output = R>,
 {
+    let timer = LoadTimer::start();
     let result = body().await;
-    if let Some(value) = shape.store(&result) {
+    let value = shape.store(&result);
+    timer.finish(site.name(), value.is_some());
+    if let Some(value) = value {
         let served = site.backend();
         match site.locks(&served) {
             Some(locks) => {

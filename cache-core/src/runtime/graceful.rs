@@ -38,6 +38,7 @@ use super::settings;
 use super::shape::{CacheShape, Cacheable};
 use super::site::Site;
 use crate::lock::LockGuard;
+use crate::metrics::LoadTimer;
 
 /// How a function's refresh leaves its caller: spawned on the runtime ([`spawned`]), or not
 /// at all ([`Detach::inline`]: the caller runs it).
@@ -317,13 +318,22 @@ where
         RefreshLead::Unlocked => Writer::Plain,
     };
     site.counters().refresh();
+    let timer = LoadTimer::start();
     let run = AssertUnwindSafe(run).catch_unwind();
     let ran = match &writer {
         Writer::Fenced(guard) => within(deadline, guard.renewing(run)).await,
         Writer::Plain | Writer::Nothing => within(deadline, run).await,
     };
+    let fresh = match &ran {
+        Some(Ok(result)) => stamping(site, key, shape).store(result),
+        Some(Err(_)) | None => None,
+    };
+    // A body cut short by the deadline is no load: it did not end.
+    if ran.is_some() {
+        timer.finish(site.name(), fresh.is_some());
+    }
     let failure = match ran {
-        Some(Ok(result)) => match stamping(site, key, shape).store(&result) {
+        Some(Ok(result)) => match fresh {
             Some(fresh) => {
                 ticket.succeeded();
                 // The caller has its value; a write the deadline cuts short is a lost write,
