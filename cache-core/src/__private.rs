@@ -26,8 +26,8 @@ pub use crate::runtime::shape::{
     CacheShape, Cacheable, Shape, Share, ShareByClone, ShareNot, ShareProbe, SharedResult, Sharing,
 };
 pub use crate::runtime::site::{Site, SiteConfig};
-pub use crate::runtime::tagged::cached_tagged;
-pub use crate::runtime::tags::TAG_KEY_PREFIX;
+pub use crate::runtime::tagged::{cached_graceful_tagged, cached_tagged, spawned_tagged};
+pub use crate::runtime::tags::{TAG_KEY_PREFIX, Tagged, Tagging};
 pub use std::clone::Clone;
 pub use std::marker::PhantomData;
 pub use std::option::Option::{self, None, Some};

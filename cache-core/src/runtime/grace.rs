@@ -155,6 +155,7 @@ impl<R, Sh: CacheShape<R>> CacheShape<R> for Stamping<'_, Sh> {
 
     fn fresh(&self, value: &Self::Value) -> bool {
         matches!(value.age(&self.grace), Age::Fresh | Age::RefreshDue)
+            && self.shape.fresh(&value.value)
     }
 }
 

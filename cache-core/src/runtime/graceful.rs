@@ -87,6 +87,17 @@ where
 {
     // The task is handed the backend the caller was served by: a backend scoped to the
     // caller's task (`with_backend`) does not reach a spawned one.
+    detach_spawned()
+}
+
+/// [`spawned`], for the shape `Sh` named by its type alone.
+pub(crate) fn detach_spawned<R, Body, Fut, Sh>() -> Detach<R, Sh::Value, Body, Sh>
+where
+    Body: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    R: Send + 'static,
+    Sh: CacheShape<R, Value: Cacheable> + Clone + Send + Sync + 'static,
+{
     Detach(Some(|site, served, ticket, shape, body, old| {
         let shape = shape.clone();
         tokio::spawn(
@@ -115,7 +126,11 @@ where
         return Box::pin(overwrite(site, key, stamping(site, key, &shape), body)).await;
     }
     let grace = site.grace();
-    if let Some(found) = local_hit::<Stamped<Sh::Value>>(site, key) {
+    // A value whose tags were invalidated since is no value (`fresh`: always for an untagged
+    // function, whose check compiles away).
+    if let Some(found) = local_hit::<Stamped<Sh::Value>>(site, key)
+        && shape.fresh(&found.value)
+    {
         match found.age(&grace) {
             Age::Fresh => {
                 site.counters().hit();
@@ -166,6 +181,7 @@ where
     if served.backend.local().is_none() {
         let grace = site.grace();
         match lookup::<Stamped<Sh::Value>>(site, &served, key).await {
+            Lookup::Hit(found) if !shape.fresh(&found.value) => looked = true,
             Lookup::Hit(found) => match found.age(&grace) {
                 Age::Fresh => {
                     site.counters().remote_hit();
@@ -294,7 +310,9 @@ where
             // Another process may have refreshed the key between this caller's read and its
             // lead: then that value is the refresh (once per key in the fleet).
             match within(deadline, lookup::<Stamped<Sh::Value>>(site, served, key)).await {
-                Some(Lookup::Hit(found)) if found.age(&site.grace()) == Age::Fresh => {
+                Some(Lookup::Hit(found))
+                    if found.age(&site.grace()) == Age::Fresh && shape.fresh(&found.value) =>
+                {
                     ticket.succeeded();
                     return Some(shape.load(found.value));
                 }

@@ -8,13 +8,19 @@
 //!   value with the versions read before the body ran. A tag with no version yet costs one
 //!   `SET NX` first.
 //! - **Backend failing**: the body runs uncached, as with any cached function.
+//! - **Serving past the TTL** (`stale`, `refresh_ahead`, `fail_safe`,
+//!   [`cached_graceful_tagged`]): the versions first (in process, or one `MGET`), then the
+//!   graceful call of [`graceful`](super::graceful) with the versions as part of the shape: a
+//!   value whose tags were invalidated is no value, neither fresh nor stale, so an
+//!   invalidation ends its grace too.
 
 use std::future::Future;
 
 use super::backend_call::{Lookup, read};
 use super::cached::{local_hit, miss, overwrite};
+use super::graceful::{Detach, cached_graceful, detach_spawned};
 use super::refresh_mode;
-use super::registry::with_resolved;
+use super::registry::{Entry, with_resolved};
 use super::settings;
 use super::shape::{CacheShape, Cacheable};
 use super::site::Site;
@@ -104,4 +110,59 @@ where
     }
     drop(served);
     miss(site, key, shape, body, looked).await
+}
+
+/// The whole call of a tagged function that serves past its TTL: the versions of `tag_keys`,
+/// then [`cached_graceful`] with them in the shape.
+pub async fn cached_graceful_tagged<R, Sh, Body, Fut>(
+    site: &'static Site,
+    key: &str,
+    tag_keys: &[&str],
+    shape: Sh,
+    body: Body,
+    detach: Detach<R, Tagged<Sh::Value>, Body, Tagging<Sh>>,
+) -> R
+where
+    Sh: CacheShape<R, Value: Cacheable>,
+    Body: FnOnce() -> Fut,
+    Fut: Future<Output = R>,
+{
+    if !settings::is_enabled() {
+        return body().await;
+    }
+    let served = site.backend();
+    let Some(versions) = versions(site, &served, key, tag_keys).await else {
+        return body().await;
+    };
+    drop(served);
+    let shape = Tagging { shape, versions };
+    Box::pin(cached_graceful(site, key, shape, body, detach)).await
+}
+
+/// The current versions of `tag_keys`: in process where the backend keeps them, else one
+/// `MGET`, creating those that have none. `None` if the backend did not answer (logged,
+/// for the entry `key`).
+async fn versions(site: &Site, served: &Entry, key: &str, tag_keys: &[&str]) -> Option<Vec<u64>> {
+    if let Some(versions) = tags::in_process(served, tag_keys) {
+        return Some(versions);
+    }
+    let get = served.backend.get_many(tag_keys);
+    let found = site.call_capability(served, "get", key, get).await.ok()?;
+    tags::complete(site, served, tag_keys, found).await
+}
+
+/// [`spawned`](super::graceful::spawned) for a tagged function: its refreshes spawned on the
+/// runtime.
+#[must_use]
+pub fn spawned_tagged<R, Body, Fut, Sh>(
+    _body: &Body,
+    _shape: &Sh,
+) -> Detach<R, Tagged<Sh::Value>, Body, Tagging<Sh>>
+where
+    Body: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    R: Send + 'static,
+    Sh: CacheShape<R, Value: Cacheable> + Clone + Send + Sync + 'static,
+{
+    detach_spawned()
 }

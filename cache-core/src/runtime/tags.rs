@@ -37,7 +37,7 @@ const MIN_VERSION_LIFE: Duration = Duration::from_secs(24 * 60 * 60);
 /// A tagged function's value as stored: the value and the versions of its tags, in the
 /// order of the function's `tags`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Tagged<S> {
+pub struct Tagged<S> {
     #[serde(rename = "v")]
     pub(crate) value: S,
     #[serde(rename = "t")]
@@ -46,7 +46,8 @@ pub(crate) struct Tagged<S> {
 
 /// The [`CacheShape`] of a tagged function: its own shape's, each value stored with the
 /// versions its call read, and fresh only while they are current.
-pub(crate) struct Tagging<Sh> {
+#[derive(Debug, Clone)]
+pub struct Tagging<Sh> {
     pub(crate) shape: Sh,
     pub(crate) versions: Vec<u64>,
 }

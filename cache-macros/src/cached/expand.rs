@@ -184,7 +184,9 @@ fn site(cached: &Cached, names: &Names, options: &str) -> TokenStream {
 
 /// `__private::cached(site, key, shape, run).await`; for a function serving past its TTL,
 /// `cached_graceful(.., detach)`, with `detach` saying whether its refreshes can be spawned;
-/// for a tagged one, `cached_tagged(site, key, &[tag keys], shape, run)`.
+/// for a tagged one, `cached_tagged(site, key, &[tag keys], shape, run)`, or
+/// `cached_graceful_tagged(site, key, &[tag keys], shape, run, detach)` if it also serves past
+/// its TTL.
 fn call_runtime(
     cached: &Cached,
     names: &Names,
@@ -201,31 +203,31 @@ fn call_runtime(
         quote!(#site)
     };
     let private = quote!(#krate::__private);
-    if !cached.tags.is_empty() {
-        // Built before the body's closure takes the arguments, as the key is.
-        let (tags, builds): (Vec<Ident>, Vec<TokenStream>) = cached
-            .tags
-            .iter()
-            .enumerate()
-            .map(|(index, pieces)| {
-                let tag = Ident::new(&format!("__cache_tag{index}"), Span::mixed_site());
-                let pushes = key::pushes(krate, &tag, pieces);
-                let build = quote! {
-                    let mut #tag = #private::KeyBuf::new();
-                    #tag.push_literal(#private::TAG_KEY_PREFIX);
-                    #pushes
-                };
-                (tag, build)
-            })
-            .unzip();
+    // Built before the body's closure takes the arguments, as the key is.
+    let (tags, builds): (Vec<Ident>, Vec<TokenStream>) = cached
+        .tags
+        .iter()
+        .enumerate()
+        .map(|(index, pieces)| {
+            let tag = Ident::new(&format!("__cache_tag{index}"), Span::mixed_site());
+            let pushes = key::pushes(krate, &tag, pieces);
+            let build = quote! {
+                let mut #tag = #private::KeyBuf::new();
+                #tag.push_literal(#private::TAG_KEY_PREFIX);
+                #pushes
+            };
+            (tag, build)
+        })
+        .unzip();
+    let tag_keys = quote!(&[#(#tags.as_str()),*]);
+    let Some(_) = &cached.grace else {
+        if tags.is_empty() {
+            return quote!(#private::cached(#site, #key.as_str(), #shape, #run).await);
+        }
         return quote!({
             #(#builds)*
-            #private::cached_tagged(#site, #key.as_str(), &[#(#tags.as_str()),*], #shape, #run)
-                .await
+            #private::cached_tagged(#site, #key.as_str(), #tag_keys, #shape, #run).await
         });
-    }
-    let Some(_) = &cached.grace else {
-        return quote!(#private::cached(#site, #key.as_str(), #shape, #run).await);
     };
     let ret = &cached.shape.ret;
     let Names {
@@ -237,18 +239,30 @@ fn call_runtime(
     // Refreshes are spawned where the body can outlive the call: owned arguments (decided from
     // the signature, as lifetimes are invisible to trait selection) and no `unless` (its
     // predicate may borrow them).
+    let spawned = if tags.is_empty() {
+        quote!(spawned)
+    } else {
+        quote!(spawned_tagged)
+    };
     let detach = if owns_everything(&cached.target.func.sig) && cached.unless.is_none() {
-        quote!(let #detach = #private::spawned::<#ret, _, _, _>(&#run_name, &#shape_name);)
+        quote!(let #detach = #private::#spawned::<#ret, _, _, _>(&#run_name, &#shape_name);)
     } else {
         quote!(let #detach = #private::Detach::inline();)
     };
     let detach_name = &names.detach;
+    let call = if tags.is_empty() {
+        quote!(#private::cached_graceful(#site, #key.as_str(), #shape_name, #run_name, #detach_name))
+    } else {
+        quote!(#private::cached_graceful_tagged(
+            #site, #key.as_str(), #tag_keys, #shape_name, #run_name, #detach_name
+        ))
+    };
     quote!({
+        #(#builds)*
         let #shape_name = #shape;
         let #run_name = #run;
         #detach
-        #private::cached_graceful(#site, #key.as_str(), #shape_name, #run_name, #detach_name)
-            .await
+        #call.await
     })
 }
 

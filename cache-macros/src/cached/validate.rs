@@ -88,7 +88,6 @@ pub(crate) fn validate(args: Args, func: AsyncFn, errors: &mut Errors) -> Option
         check_hard_timeout(&args, shape, errors);
     }
     let tags = args.tags.as_ref().map_or_else(Vec::new, |tags| {
-        check_tags_alone(&args, tags.span(), errors);
         tags.value
             .iter()
             .map(|tag| key::pieces(Some(tag), &func, errors))
@@ -273,22 +272,6 @@ fn check_hard_timeout(args: &Args, shape: &ReturnShape, errors: &mut Errors) {
         errors.at(
             soft.span(),
             "`soft_timeout` must be shorter than `hard_timeout`: the old value is returned at the soft one, the error at the hard one",
-        );
-    }
-}
-
-/// Tags are checked on the plain and the refreshing paths, not yet on those serving past the
-/// `ttl`.
-fn check_tags_alone(args: &Args, tags: proc_macro2::Span, errors: &mut Errors) {
-    let past_ttl = [
-        args.stale.as_ref().map(|opt| &opt.keyword),
-        args.refresh_ahead.as_ref().map(|opt| &opt.keyword),
-        args.fail_safe.as_ref().map(|opt| &opt.keyword),
-    ];
-    if let Some(keyword) = past_ttl.into_iter().flatten().next() {
-        errors.at(
-            tags,
-            format!("`tags` cannot be combined with `{keyword}` yet: an invalidated tag would have to end the value's grace too; drop one of them"),
         );
     }
 }

@@ -25,11 +25,6 @@ async fn unknown_placeholder(id: u64) -> u64 {
     id
 }
 
-#[cached(ttl = 60, stale = "1h", tags = ["user:<id>"])]
-async fn with_stale(id: u64) -> u64 {
-    id
-}
-
 #[cached(ttl = 60, tag = ["user:<id>"])]
 async fn named_as_elsewhere(id: u64) -> u64 {
     id

@@ -29,6 +29,23 @@ async fn option(id: u64) -> Option<u64> {
     Some(id)
 }
 
+/// Serving past the TTL: spawned refreshes (owned arguments) and the caller's (borrowed).
+#[cached(key = "tags:stale:<id>", ttl = 60, stale = "1h", tags = ["user:<id>"])]
+async fn stale(id: u64) -> u64 {
+    id
+}
+
+#[cached(
+    key = "tags:fail_safe:<name>",
+    ttl = 60,
+    fail_safe = "1h",
+    soft_timeout = "1s",
+    tags = ["name:<name>"]
+)]
+async fn fail_safe(name: &str) -> Result<String, String> {
+    Ok(name.to_owned())
+}
+
 /// Parameters named like the generated locals.
 #[cached(key = "tags:names:<__cache_tag0>", tags = ["<__cache_key>", "<__cache_tag0>"])]
 async fn names(__cache_tag0: u64, __cache_key: u64) -> u64 {
@@ -58,6 +75,9 @@ fn main() {
         assert_eq!(option(4).await, Some(4));
         assert_eq!(names(5, 6).await, 11);
         assert_eq!(Repo { tenant: 7 }.find(8).await, 15);
+        assert_eq!(stale(9).await, 9);
+        assert_eq!(fail_safe("b").await.as_deref(), Ok("b"));
+        assert_eq!(stale_refresh(9).await, 9);
         invalidate_tag("all").await.unwrap();
         assert_eq!(owned_refresh(1).await, 1);
         assert!(owned_invalidate(1).await.unwrap());
