@@ -1,14 +1,14 @@
 //! `tags` with `stale` / `fail_safe`: a value whose tag was invalidated is no value, neither
 //! fresh nor stale, so the invalidation ends its grace; a refresh that an invalidation overtook
 //! stores a value that is never served. Paused time on the memory backend; a real Redis with
-//! real sleeps (the server's clock keeps the TTL).
+//! real sleeps (the server's clock keeps the TTL), where a hit is one `MGET`.
 #![allow(clippy::unwrap_used, clippy::panic, missing_docs)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use cache_core::testing::with_current_backend;
+use cache_core::testing::{Operation, Recorder, with_current_backend};
 use cache_core::{
     DynBackend, Freshness, MemoryBackend, cached, invalidate_tag, with_backend, with_freshness,
 };
@@ -142,10 +142,18 @@ async fn on_redis_an_invalidated_tag_ends_the_stale_window() {
     let Some(server) = shared_server() else {
         return;
     };
-    let redis: DynBackend = Arc::new(server.backend(&unique_prefix("tags_grace")).await);
+    let recorder = Recorder::new();
+    let redis = recorder.wrap(server.backend(&unique_prefix("tags_grace")).await);
+    let redis: DynBackend = Arc::new(redis);
     with_backend(redis, async {
         let first = page(1).await;
+        recorder.take();
         assert_eq!(page(1).await, first, "a hit");
+        assert_eq!(
+            recorder.operations(),
+            [Operation::GetMany],
+            "a remote hit reads the versions and the entry in one MGET"
+        );
         sleep(Duration::from_millis(1_200)).await;
         assert_eq!(with_freshness(page(1)).await, (first, Freshness::Stale));
 

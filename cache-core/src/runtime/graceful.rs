@@ -23,11 +23,12 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::FutureExt as _;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::backend_call::{Lookup, lookup, store_for};
+use super::backend_call::{Lookup, lookup, read, store_for};
 use super::cached::{local_hit, miss, overwrite};
 use super::fleet::{self, RefreshLead};
 use super::freshness;
@@ -106,13 +107,58 @@ where
     }))
 }
 
-/// The whole call of a graceful function (see the module's docs).
-pub async fn cached_graceful<R, Sh, Body, Fut>(
+/// What a caller already read of the key from a remote backend: `None` if nothing (the
+/// lookup reads it), else its bytes or their absence.
+pub(crate) trait Prefetched {
+    fn entry(self) -> Option<Option<Bytes>>;
+}
+
+/// Nothing read: a plain graceful call. Zero-sized, with [`cached_graceful`] a plain function,
+/// so that a stale function's hit is what it was before tags could prefetch (`macro_hit`,
+/// `ours_cached_stale`, 7 paired rounds: an enum holding the bytes, behind an `async`
+/// wrapper, cost 3.7 ns, 1.05x -> 1.10x a plain hit).
+pub(crate) struct NotRead;
+
+impl Prefetched for NotRead {
+    #[inline]
+    fn entry(self) -> Option<Option<Bytes>> {
+        None
+    }
+}
+
+/// The key's bytes or their absence, read in the same round trip as a tagged function's
+/// versions (`None`: not read).
+impl Prefetched for Option<Option<Bytes>> {
+    fn entry(self) -> Option<Option<Bytes>> {
+        self
+    }
+}
+
+/// The whole call of a graceful function (see the module's docs). A plain function returning
+/// the future: no state machine of its own around the one that does the work.
+pub fn cached_graceful<R, Sh, Body, Fut>(
     site: &'static Site,
     key: &str,
     shape: Sh,
     body: Body,
     detach: Detach<R, Sh::Value, Body, Sh>,
+) -> impl Future<Output = R>
+where
+    Sh: CacheShape<R, Value: Cacheable>,
+    Body: FnOnce() -> Fut,
+    Fut: Future<Output = R>,
+{
+    graceful_from(site, key, shape, body, detach, NotRead)
+}
+
+/// [`cached_graceful`], given what the caller already read of the key.
+pub(crate) async fn graceful_from<R, Sh, Body, Fut, P: Prefetched>(
+    site: &'static Site,
+    key: &str,
+    shape: Sh,
+    body: Body,
+    detach: Detach<R, Sh::Value, Body, Sh>,
+    prefetched: P,
 ) -> R
 where
     Sh: CacheShape<R, Value: Cacheable>,
@@ -147,7 +193,7 @@ where
             _ => {}
         }
     }
-    Box::pin(look(site, key, shape, body, detach)).await
+    Box::pin(look(site, key, shape, body, detach, prefetched)).await
 }
 
 /// Whether a value of this age may still be returned.
@@ -170,6 +216,7 @@ async fn look<R, Sh, Body, Fut>(
     shape: Sh,
     body: Body,
     detach: Detach<R, Sh::Value, Body, Sh>,
+    prefetched: impl Prefetched,
 ) -> R
 where
     Sh: CacheShape<R, Value: Cacheable>,
@@ -180,7 +227,12 @@ where
     let mut looked = false;
     if served.backend.local().is_none() {
         let grace = site.grace();
-        match lookup::<Stamped<Sh::Value>>(site, &served, key).await {
+        let found = match prefetched.entry() {
+            None => lookup::<Stamped<Sh::Value>>(site, &served, key).await,
+            Some(Some(bytes)) => read(site, &served, key, &bytes),
+            Some(None) => Lookup::Miss,
+        };
+        match found {
             Lookup::Hit(found) if !shape.fresh(&found.value) => looked = true,
             Lookup::Hit(found) => match found.age(&grace) {
                 Age::Fresh => {

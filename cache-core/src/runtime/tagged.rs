@@ -9,16 +9,18 @@
 //!   `SET NX` first.
 //! - **Backend failing**: the body runs uncached, as with any cached function.
 //! - **Serving past the TTL** (`stale`, `refresh_ahead`, `fail_safe`,
-//!   [`cached_graceful_tagged`]): the versions first (in process, or one `MGET`), then the
-//!   graceful call of [`graceful`](super::graceful) with the versions as part of the shape: a
-//!   value whose tags were invalidated is no value, neither fresh nor stale, so an
-//!   invalidation ends its grace too.
+//!   [`cached_graceful_tagged`]): the versions first (in process, or one `MGET` that also reads
+//!   a remote entry), then the graceful call of [`graceful`](super::graceful) with the versions
+//!   as part of the shape: a value whose tags were invalidated is no value, neither fresh nor
+//!   stale, so an invalidation ends its grace too.
 
 use std::future::Future;
 
 use super::backend_call::{Lookup, read};
 use super::cached::{local_hit, miss, overwrite};
-use super::graceful::{Detach, cached_graceful, detach_spawned};
+use bytes::Bytes;
+
+use super::graceful::{Detach, detach_spawned, graceful_from};
 use super::refresh_mode;
 use super::registry::{Entry, with_resolved};
 use super::settings;
@@ -76,20 +78,7 @@ where
 {
     let served = site.backend();
     let with_entry = served.backend.local().is_none() && !refreshing;
-    let mut keys = tag_keys.to_vec();
-    if with_entry {
-        keys.push(key);
-    }
-    let get = served.backend.get_many(&keys);
-    let Ok(mut found) = site.call_capability(&served, "get", key, get).await else {
-        return body().await;
-    };
-    let entry = if with_entry {
-        found.pop().flatten()
-    } else {
-        None
-    };
-    let Some(versions) = tags::complete(site, &served, tag_keys, found).await else {
+    let Some((versions, entry)) = fetch(site, &served, key, tag_keys, with_entry).await else {
         return body().await;
     };
     let shape = Tagging { shape, versions };
@@ -113,7 +102,7 @@ where
 }
 
 /// The whole call of a tagged function that serves past its TTL: the versions of `tag_keys`,
-/// then [`cached_graceful`] with them in the shape.
+/// then [`cached_graceful`](super::graceful::cached_graceful) with them in the shape.
 pub async fn cached_graceful_tagged<R, Sh, Body, Fut>(
     site: &'static Site,
     key: &str,
@@ -131,24 +120,46 @@ where
         return body().await;
     }
     let served = site.backend();
-    let Some(versions) = versions(site, &served, key, tag_keys).await else {
-        return body().await;
+    // In process where the backend keeps them; else one `MGET`, with the entry on a remote
+    // backend, which the graceful lookup then takes instead of reading it again.
+    let (versions, prefetched) = match tags::in_process(&served, tag_keys) {
+        Some(versions) => (versions, None),
+        None => {
+            let with_entry = served.backend.local().is_none();
+            let Some((versions, entry)) = fetch(site, &served, key, tag_keys, with_entry).await
+            else {
+                return body().await;
+            };
+            (versions, with_entry.then_some(entry))
+        }
     };
     drop(served);
     let shape = Tagging { shape, versions };
-    Box::pin(cached_graceful(site, key, shape, body, detach)).await
+    Box::pin(graceful_from(site, key, shape, body, detach, prefetched)).await
 }
 
-/// The current versions of `tag_keys`: in process where the backend keeps them, else one
-/// `MGET`, creating those that have none. `None` if the backend did not answer (logged,
-/// for the entry `key`).
-async fn versions(site: &Site, served: &Entry, key: &str, tag_keys: &[&str]) -> Option<Vec<u64>> {
-    if let Some(versions) = tags::in_process(served, tag_keys) {
-        return Some(versions);
+/// The versions of `tag_keys`, and with `with_entry` the bytes under `key`, in one `MGET`;
+/// versions that do not exist yet are created. `None` if the backend did not answer (logged).
+async fn fetch(
+    site: &Site,
+    served: &Entry,
+    key: &str,
+    tag_keys: &[&str],
+    with_entry: bool,
+) -> Option<(Vec<u64>, Option<Bytes>)> {
+    let mut keys = tag_keys.to_vec();
+    if with_entry {
+        keys.push(key);
     }
-    let get = served.backend.get_many(tag_keys);
-    let found = site.call_capability(served, "get", key, get).await.ok()?;
-    tags::complete(site, served, tag_keys, found).await
+    let get = served.backend.get_many(&keys);
+    let mut found = site.call_capability(served, "get", key, get).await.ok()?;
+    let entry = if with_entry {
+        found.pop().flatten()
+    } else {
+        None
+    };
+    let versions = tags::complete(site, served, tag_keys, found).await?;
+    Some((versions, entry))
 }
 
 /// [`spawned`](super::graceful::spawned) for a tagged function: its refreshes spawned on the
