@@ -86,8 +86,6 @@ where
     R: Send + 'static,
     Sh: CacheShape<R, Value: Cacheable> + Clone + Send + Sync + 'static,
 {
-    // The task is handed the backend the caller was served by: a backend scoped to the
-    // caller's task (`with_backend`) does not reach a spawned one.
     detach_spawned()
 }
 
@@ -99,6 +97,8 @@ where
     R: Send + 'static,
     Sh: CacheShape<R, Value: Cacheable> + Clone + Send + Sync + 'static,
 {
+    // The task is handed the backend the caller was served by: a backend scoped to the
+    // caller's task (`with_backend`) does not reach a spawned one.
     Detach(Some(|site, served, ticket, shape, body, old| {
         let shape = shape.clone();
         tokio::spawn(

@@ -16,10 +16,10 @@
 
 use std::future::Future;
 
-use super::backend_call::{Lookup, read};
-use super::cached::{local_hit, miss, overwrite};
 use bytes::Bytes;
 
+use super::backend_call::{Lookup, read};
+use super::cached::{local_hit, miss, overwrite};
 use super::graceful::{Detach, detach_spawned, graceful_from};
 use super::refresh_mode;
 use super::registry::{Entry, with_resolved};
